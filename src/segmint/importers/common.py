@@ -1,0 +1,131 @@
+"""Helpers several importers share: duplicates, currency, channels, tags, rejects."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from segmint.currencies import ISO_4217
+from segmint.importers.base import ImportContext
+from segmint.readers.base import ROW, Reject
+from segmint.settings import UNKNOWN_CHANNEL, UNKNOWN_NUMERIC_CHANNEL
+from segmint.store import Store
+from segmint.timezones import most_common_offset
+
+
+def drop_exact_duplicates(store: Store, table: pa.Table) -> tuple[pa.Table, list[Reject]]:
+    """Reject rows identical in every column to an earlier row, naming that row."""
+    data_columns = [c for c in table.column_names if not c.startswith("_")]
+    staged = store.stage("_raw_rows", table)
+    window = ibis.window(group_by=[staged[c] for c in data_columns], order_by=staged[ROW])
+    ranked = staged.mutate(
+        _copy=ibis.row_number().over(window), _original=staged[ROW].min().over(window)
+    )
+    dups = ranked.filter(ranked._copy > 0).select(ROW, "_original").order_by(ROW).to_pyarrow()
+    if dups.num_rows == 0:
+        return table, []
+    rejects = [
+        Reject(row, None, None, f"exact duplicate (of row {original})")
+        for row, original in zip(dups[ROW].to_pylist(), dups["_original"].to_pylist())
+    ]
+    keep = pc.invert(pc.is_in(table[ROW], value_set=dups[ROW].combine_chunks()))
+    return table.filter(keep), rejects
+
+
+def learn_currency(ctx: ImportContext, seen: Iterable[str | None], default: str | None = None) -> str:
+    """The workspace currency: set, given, or the most common one in this file."""
+    if ctx.currency:
+        return ctx.currency
+    counts = Counter(c.strip().upper() for c in seen if c and c.strip().upper() in ISO_4217)
+    currency = ctx.options.currency or (counts.most_common(1)[0][0] if counts else default) or "USD"
+    ctx.setting_updates["currency"] = currency.upper()
+    return currency.upper()
+
+
+def learn_timezone(ctx: ImportContext, texts: Iterable[str | None]) -> str:
+    """The workspace zone: set, given, or the store's UTC offset as written in the export."""
+    if ctx.options.timezone and not ctx.settings["timezone"]:
+        ctx.setting_updates["timezone"] = ctx.options.timezone
+    elif not ctx.settings["timezone"]:
+        offset = most_common_offset(t.strip()[-5:] for t in texts if t and t.strip())
+        if offset:
+            ctx.setting_updates["timezone"] = offset
+    return ctx.timezone
+
+
+def currency_problem(currency: ir.StringValue, ctx: ImportContext) -> ir.StringValue:
+    """Why an order's currency cannot be loaded, or null when it can."""
+    rates = ctx.settings["fx_rates"] or {}
+    workspace = ctx.currency
+    return ibis.cases(
+        (~currency.isin(sorted(ISO_4217)), "unknown currency (not an ISO 4217 code)"),
+        (
+            (currency != workspace) & ~currency.isin(sorted(rates) or ["-"]),
+            f"currency differs from the workspace currency {workspace} and no exchange rate "
+            "is set (segmint settings set fx_rates '{\"EUR\": 1.08}')",
+        ),
+        else_=ibis.null("string"),
+    )
+
+
+def fx_rate(currency: ir.StringValue, ctx: ImportContext) -> ir.NumericValue:
+    """Units of workspace currency per unit of ``currency`` (1 for the workspace's own)."""
+    rates = {k.upper(): float(v) for k, v in (ctx.settings["fx_rates"] or {}).items()}
+    branches = [(currency == code, rate) for code, rate in sorted(rates.items())]
+    return ibis.cases(*branches, else_=1.0) if branches else ibis.literal(1.0)
+
+
+def channel_of(source: ir.StringValue, channel_map: dict[str, str]) -> ir.StringValue:
+    """The channel for a Shopify ``Source`` value, through the workspace's channel map."""
+    value = source.strip().lower()
+    branches = [(value == key.lower(), channel) for key, channel in sorted(channel_map.items())]
+    return ibis.cases(
+        (value.isnull(), "web"),
+        *branches,
+        (value.re_search(r"^[0-9]+$"), UNKNOWN_NUMERIC_CHANNEL),
+        else_=UNKNOWN_CHANNEL,
+    )
+
+
+def split_list(text: ir.StringValue) -> ir.ArrayValue:
+    """``"VIP, wholesale"`` -> ``["VIP", "wholesale"]``; blank -> null."""
+    parts = text.split(",").map(lambda p: p.strip()).filter(lambda p: p.length() > 0)
+    return ibis.ifelse(text.isnull() | (parts.length() == 0), ibis.null("array<string>"), parts)
+
+
+def consent_from_flag(flag: ir.BooleanValue) -> ir.StringValue:
+    """Shopify's yes/no marketing flag as a consent state."""
+    return ibis.cases((flag, "subscribed"), (~flag, "not_subscribed"), else_=ibis.null("string"))
+
+
+def money(value: ir.NumericValue) -> ir.NumericValue:
+    return value.cast("decimal(18, 2)")
+
+
+def rejects_for_groups(
+    groups: pa.Table, rows: pa.Table, group_column: str, label: str
+) -> list[Reject]:
+    """Reject every row of rejected groups (orders): the first row names the cause.
+
+    ``groups`` has the group key, ``first_row``, ``column``, ``raw`` and ``reason``; ``rows``
+    has the group key and ``_row`` of every row of those groups.
+    """
+    causes = {
+        key: (first, column, raw, reason)
+        for key, first, column, raw, reason in zip(
+            *(groups[c].to_pylist() for c in (group_column, "first_row", "column", "raw", "reason"))
+        )
+    }
+    out = []
+    for key, row in zip(rows[group_column].to_pylist(), rows[ROW].to_pylist()):
+        first, column, raw, reason = causes[key]
+        if row == first:
+            out.append(Reject(row, column, raw, reason))
+        else:
+            out.append(Reject(row, None, None, f"part of a rejected {label} ({label} {key}, see row {first})"))
+    return out

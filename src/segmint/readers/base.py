@@ -1,0 +1,40 @@
+"""Shared shapes for readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+ROW = "_row"
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One input row that was not loaded, and why."""
+
+    row: int | None
+    column: str | None
+    raw: str | None
+    reason: str
+
+
+@dataclass
+class RawTable:
+    """A file's rows as text columns plus ``_row``, and the rows that could not be split."""
+
+    file: str
+    header: list[str]
+    table: pa.Table
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return self.table.num_rows + len(self.rejects)
+
+
+def text_columns(names: list[str], columns: list[list[str | None]], rows: list[int]) -> pa.Table:
+    """Build an all-string Arrow table with a ``_row`` column."""
+    arrays = {name: pa.array(values, type=pa.string()) for name, values in zip(names, columns)}
+    arrays[ROW] = pa.array(rows, type=pa.int64())
+    return pa.table(arrays)

@@ -1,0 +1,208 @@
+"""The canonical workspace tables, their keys, and the schema version.
+
+``docs/data-model.md`` explains every table and the definitions built on them; a test checks
+that each table and column here is documented there.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+
+SCHEMA_VERSION = 1
+
+MONEY = dt.Decimal(18, 2)
+PRICE = dt.Decimal(18, 4)
+
+TABLES: dict[str, ibis.Schema] = {
+    "customers": ibis.schema(
+        {
+            "customer_id": "string",
+            "email": "string",
+            "phone": "string",
+            "first_name": "string",
+            "last_name": "string",
+            "company": "string",
+            "address1": "string",
+            "city": "string",
+            "region": "string",
+            "country": "string",
+            "zip": "string",
+            "email_consent": "string",
+            "sms_consent": "string",
+            "tags": "array<string>",
+            "note": "string",
+            "gender": "string",
+            "birth_year": "int32",
+            "attributes": "string",
+            "reported_total_spent": MONEY,
+            "reported_total_orders": "int64",
+            "first_seen_at": "timestamp",
+            "updated_at": "timestamp",
+            "tags_as_of": "timestamp",
+            "first_import_id": "int64",
+        }
+    ),
+    "orders": ibis.schema(
+        {
+            "order_id": "string",
+            "order_number": "string",
+            "customer_id": "string",
+            "source": "string",
+            "placed_at": "timestamp",
+            "placed_date": "date",
+            "status": "string",
+            "financial_status": "string",
+            "fulfillment_status": "string",
+            "currency": "string",
+            "subtotal": MONEY,
+            "shipping": MONEY,
+            "taxes": MONEY,
+            "total": MONEY,
+            "product_sales": MONEY,
+            "discount_code": "string",
+            "discount_amount": MONEY,
+            "refunded_amount": MONEY,
+            "channel": "string",
+            "source_name": "string",
+            "billing_city": "string",
+            "billing_region": "string",
+            "billing_country": "string",
+            "billing_zip": "string",
+            "shipping_city": "string",
+            "shipping_region": "string",
+            "shipping_country": "string",
+            "shipping_zip": "string",
+            "cancelled_at": "timestamp",
+            "tags": "array<string>",
+            "import_id": "int64",
+        }
+    ),
+    "order_lines": ibis.schema(
+        {
+            "order_id": "string",
+            "line_number": "int32",
+            "line_kind": "string",
+            "sku": "string",
+            "product_name": "string",
+            "quantity": "int64",
+            "unit_price": PRICE,
+            "compare_at_price": PRICE,
+            "line_discount": MONEY,
+            "amount": MONEY,
+            "vendor": "string",
+            "import_id": "int64",
+        }
+    ),
+    "refunds": ibis.schema(
+        {
+            "refund_id": "string",
+            "order_id": "string",
+            "customer_id": "string",
+            "refunded_at": "timestamp",
+            "refunded_date": "date",
+            "amount": MONEY,
+            "product_amount": MONEY,
+            "source": "string",
+            "import_id": "int64",
+        }
+    ),
+    "events": ibis.schema(
+        {
+            "event_id": "string",
+            "customer_id": "string",
+            "event_type": "string",
+            "event_name": "string",
+            "occurred_at": "timestamp",
+            "occurred_date": "date",
+            "order_id": "string",
+            "product_id": "string",
+            "product_name": "string",
+            "category": "string",
+            "value": MONEY,
+            "device": "string",
+            "channel": "string",
+            "campaign": "string",
+            "source": "string",
+            "import_id": "int64",
+        }
+    ),
+    "products": ibis.schema(
+        {
+            "product_key": "string",
+            "handle": "string",
+            "sku": "string",
+            "title": "string",
+            "variant_title": "string",
+            "vendor": "string",
+            "category": "string",
+            "product_type": "string",
+            "tags": "array<string>",
+            "price": PRICE,
+            "compare_at_price": PRICE,
+            "import_id": "int64",
+        }
+    ),
+    "identities": ibis.schema(
+        {
+            "identity": "string",
+            "kind": "string",
+            "customer_id": "string",
+            "first_seen_at": "timestamp",
+            "import_id": "int64",
+        }
+    ),
+    "merges": ibis.schema(
+        {
+            "merged_id": "string",
+            "surviving_id": "string",
+            "via_identity": "string",
+            "merged_at": "timestamp",
+            "import_id": "int64",
+        }
+    ),
+    "imports": ibis.schema(
+        {
+            "import_id": "int64",
+            "file": "string",
+            "format": "string",
+            "checksum": "string",
+            "rows_read": "int64",
+            "rows_loaded": "int64",
+            "rows_rejected": "int64",
+            "duplicate_rows": "int64",
+            "customers_created": "int64",
+            "customers_merged": "int64",
+            "orders_new": "int64",
+            "orders_updated": "int64",
+            "started_at": "timestamp",
+            "finished_at": "timestamp",
+        }
+    ),
+    "rejects": ibis.schema(
+        {
+            "import_id": "int64",
+            "file": "string",
+            "row_number": "int64",
+            "column": "string",
+            "raw_value": "string",
+            "reason": "string",
+        }
+    ),
+    "settings": ibis.schema({"key": "string", "value": "string"}),
+}
+
+#: Natural key of each table that imports upsert into.
+KEYS: dict[str, str] = {
+    "customers": "customer_id",
+    "orders": "order_id",
+    "refunds": "refund_id",
+    "events": "event_id",
+    "products": "product_key",
+    "identities": "identity",
+}
+
+
+def empty_table(name: str) -> ibis.Table:
+    """An empty in-memory table with a canonical table's schema."""
+    return ibis.memtable(TABLES[name].to_pyarrow().empty_table())

@@ -1,0 +1,174 @@
+"""The embedded DuckDB store behind a workspace: tables, transactions, upgrades.
+
+Computations are Ibis expressions; this module owns the few storage statements Ibis has no
+expression for (transactions, deleting replaced rows). Those statements are built with
+sqlglot from the fixed identifiers in :mod:`segmint.schema`, never from user input.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import sqlglot.expressions as sge
+
+from segmint.errors import WorkspaceError
+from segmint.schema import KEYS, SCHEMA_VERSION, TABLES
+
+#: Upgrades from version N to N + 1, applied in order when an older workspace is opened.
+UPGRADES: dict[int, Any] = {}
+
+
+def utcnow() -> datetime:
+    """The current time as a naive UTC timestamp (how the workspace stores time)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class Store:
+    """A DuckDB workspace file opened through Ibis."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        try:
+            self.con = ibis.duckdb.connect(str(self.path))
+        except Exception as exc:  # duckdb raises IOException and friends
+            raise WorkspaceError(f"cannot open workspace {self.path}: {exc}") from None
+        self._in_transaction = False
+        self.ensure_schema()
+
+    # -- tables -------------------------------------------------------------------------
+    def table(self, name: str) -> ibis.Table:
+        return self.con.table(name)
+
+    def ensure_schema(self) -> None:
+        """Create missing tables; upgrade an older workspace after writing a backup."""
+        existing = set(self.con.list_tables())
+        if "settings" in existing:
+            version = int(self.get_setting("schema_version", 0))
+            if version > SCHEMA_VERSION:
+                raise WorkspaceError(
+                    f"workspace {self.path} has schema version {version}, newer than this "
+                    f"segmint ({SCHEMA_VERSION})",
+                    hint="upgrade segmint",
+                )
+            if version < SCHEMA_VERSION:
+                self.upgrade(version)
+        for name, schema in TABLES.items():
+            if name not in existing:
+                self.con.create_table(name, schema=schema)
+        if "settings" not in existing:
+            self.set_setting("schema_version", SCHEMA_VERSION)
+
+    def upgrade(self, version: int) -> Path:
+        """Back the file up, then apply each upgrade step from ``version`` to the current one."""
+        backup = self.path.with_name(f"{self.path.name}.bak-v{version}")
+        self.con.raw_sql(sge.Command(this="CHECKPOINT").sql("duckdb"))
+        shutil.copyfile(self.path, backup)
+        with self.transaction():
+            for step in range(version, SCHEMA_VERSION):
+                UPGRADES[step](self)
+            self.set_setting("schema_version", SCHEMA_VERSION)
+        return backup
+
+    # -- settings -----------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        rows = self.table("settings").to_pyarrow().to_pylist()
+        return {row["key"]: json.loads(row["value"]) for row in rows}
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        return self.settings().get(key, default)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        row = pa.table({"key": [key], "value": [json.dumps(value, sort_keys=True)]})
+        self.con.upsert("settings", row, on="key")
+
+    # -- writes -------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run a block atomically: on any exception the workspace is left as it was."""
+        if self._in_transaction:
+            yield
+            return
+        self.con.raw_sql("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self.con.raw_sql("ROLLBACK")
+            raise
+        else:
+            self.con.raw_sql("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def stage(self, name: str, data: pa.Table | ibis.Table) -> ibis.Table:
+        """Materialize a batch as a temporary table and return it as an Ibis table."""
+        return self.con.create_table(name, data, temp=True, overwrite=True)
+
+    def delete_where_key_in(self, table: str, key: str, keys_table: str) -> None:
+        """Delete rows of ``table`` whose ``key`` appears in the staged ``keys_table``."""
+        if table not in TABLES or key not in TABLES[table]:
+            raise ValueError(f"not a workspace table column: {table}.{key}")
+        subquery = sge.select(sge.column(key)).from_(sge.to_identifier(keys_table, quoted=True))
+        statement = sge.delete(
+            sge.to_identifier(table, quoted=True),
+            where=sge.column(key, quoted=True).isin(query=subquery),
+        )
+        self.con.raw_sql(statement.sql("duckdb"))
+
+    def remap_customer_ids(self, table: str, mapping_table: str) -> None:
+        """Point ``table.customer_id`` (or ``surviving_id`` in merges) at surviving customers."""
+        column = "surviving_id" if table == "merges" else "customer_id"
+        if table not in TABLES or column not in TABLES[table]:
+            raise ValueError(f"not a workspace table column: {table}.{column}")
+        statement = sge.Update(
+            this=sge.to_table(table),
+            expressions=[sge.EQ(this=sge.column(column), expression=sge.column("surviving_id", table="m"))],
+            from_=sge.From(this=sge.to_table(mapping_table).as_("m")),
+            where=sge.Where(this=sge.column(column, table=table).eq(sge.column("merged_id", table="m"))),
+        )
+        self.con.raw_sql(statement.sql("duckdb"))
+
+    def delete_event_orders(self, keys_table: str) -> None:
+        """Delete orders first known from a Placed Order event, now imported from the store."""
+        subquery = sge.select(sge.column("key")).from_(sge.to_identifier(keys_table, quoted=True))
+        condition = sge.and_(
+            sge.column("source").eq(sge.Literal.string("events")),
+            sge.column("order_id").isin(query=subquery),
+        )
+        self.con.raw_sql(sge.delete(sge.to_table("orders"), where=condition).sql("duckdb"))
+
+    def replace_rows(self, table: str, batch: ibis.Table, key: str | None = None) -> None:
+        """Insert ``batch`` into ``table``, replacing rows that share its key values."""
+        key = key or KEYS[table]
+        staged_keys = f"_keys_{table}"
+        self.stage(staged_keys, batch.select(key).distinct())
+        self.delete_where_key_in(table, key, staged_keys)
+        self.insert(table, batch)
+        self.con.drop_table(staged_keys, force=True)
+
+    def insert(self, table: str, batch: ibis.Table | pa.Table) -> None:
+        """Append rows, cast to the canonical schema, columns in canonical order."""
+        schema = TABLES[table]
+        if isinstance(batch, pa.Table):
+            batch = ibis.memtable(batch)
+        batch = batch.select(
+            [batch[c].cast(t).name(c) if c in batch.columns else ibis.null(t).name(c)
+             for c, t in schema.items()]
+        )
+        self.con.insert(table, batch)
+
+    def next_id(self, table: str, column: str) -> int:
+        """One more than the largest id so far (ids are never reused)."""
+        current = self.table(table)[column].max().execute()
+        return int(current or 0) + 1
+
+    def close(self) -> None:
+        self.con.disconnect()
