@@ -8,6 +8,7 @@ Every input row ends up loaded or rejected with a reason, and the pipeline check
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from segmint.errors import ImportAborted, SegmintError
+from segmint.errors import ImportAborted, InputFileError, SegmintError
 from segmint.identity import resolve
 from segmint.importers import detect_format
 from segmint.importers.base import Batch, ImportContext, ImportOptions
@@ -63,10 +64,19 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def import_file(store: Store, path: Path, options: ImportOptions | None = None) -> ImportResult:
+#: The phases of an import, reported to a progress callback in this order.
+PHASES = ("checking", "reading", "validating", "linking identities", "writing")
+
+
+def import_file(store: Store, path: Path, options: ImportOptions | None = None,
+                progress: Callable[[str], None] | None = None) -> ImportResult:
     """Import one file into the workspace; the same file twice changes nothing."""
     options = options or ImportOptions()
+    step = progress or (lambda phase: None)
+    step("checking")
     path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
     checksum = file_checksum(path)
     previous = _previous_import(store, checksum)
     header = peek_header(path, encoding=options.encoding,
@@ -75,17 +85,19 @@ def import_file(store: Store, path: Path, options: ImportOptions | None = None) 
     if previous is not None:
         return ImportResult(file=path.name, format=importer.name, checksum=checksum,
                             import_id=previous, skipped=True)
+    step("reading")
     raw = importer.read(path, options, header)
     started = utcnow()
     try:
         with store.transaction():
             ctx = ImportContext(store, Settings(store.settings()), path,
                                 store.next_id("imports", "import_id"), options)
+            step("validating")
             batch = importer.build(raw, ctx)
             batch.rejects = sorted(raw.rejects + batch.rejects, key=lambda r: r.row or 0)
             result = ImportResult(file=path.name, format=importer.name, checksum=checksum,
                                   import_id=ctx.import_id)
-            apply_batch(store, batch, ctx, result)
+            apply_batch(store, batch, ctx, result, step)
             _account(result, raw.rows_read, batch)
             _record(store, result, raw.file, batch.rejects, started)
             for key, value in ctx.setting_updates.items():
@@ -144,9 +156,12 @@ def _record(store: Store, result: ImportResult, file: str, rejects: list[Reject]
 
 
 # -- applying a batch ---------------------------------------------------------------------
-def apply_batch(store: Store, batch: Batch, ctx: ImportContext, result: ImportResult) -> None:
+def apply_batch(store: Store, batch: Batch, ctx: ImportContext, result: ImportResult,
+                step: Callable[[str], None] = lambda phase: None) -> None:
     """Write a batch: identities first, then profiles, orders, refunds, events, products."""
+    step("linking identities")
     owners = _resolve(store, batch, ctx, result)
+    step("writing")
     if batch.profiles is not None and owners is not None:
         _write_profiles(store, batch, owners, ctx)
     if batch.orders is not None:

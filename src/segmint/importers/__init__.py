@@ -6,16 +6,18 @@ from pathlib import Path
 
 from segmint.errors import UnknownFormatError
 from segmint.importers.base import Importer, ImportOptions
+from segmint.importers.shopify_customers import ShopifyCustomersImporter
 from segmint.importers.shopify_orders import ShopifyOrdersImporter
 
 #: Built-in formats, most specific first.
 FORMATS: list[Importer] = [
     ShopifyOrdersImporter(),
+    ShopifyCustomersImporter(),
 ]
 
 
 def format_names() -> list[str]:
-    return [f.name for f in FORMATS] 
+    return [f.name for f in FORMATS]
 
 
 def detect_format(path: Path, header: list[str], options: ImportOptions) -> Importer:

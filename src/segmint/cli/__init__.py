@@ -1,0 +1,1 @@
+"""The ``segmint`` command line: thin commands over :class:`segmint.Workspace`."""

@@ -1,0 +1,47 @@
+"""The Typer application and its error handling: one ``Error:`` line, non-zero exit."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from segmint.cli.output import print_error
+from segmint.errors import SegmintError
+
+
+class SegmintGroup(TyperGroup):
+    """Turns segmint errors and usage errors into ``Error: ...`` and an exit status."""
+
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        debug = os.environ.get("SEGMINT_DEBUG") == "1"
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except SegmintError as exc:
+            if debug:
+                raise
+            print_error(exc.render())
+            raise SystemExit(1) from None
+        except typer.Exit as exc:
+            raise SystemExit(exc.exit_code) from None
+        except typer.Abort:
+            print_error("aborted")
+            raise SystemExit(1) from None
+        except typer.TyperException as exc:  # usage errors and bad parameters
+            context = getattr(exc, "ctx", None)
+            hint = f"\nRun '{context.command_path} --help' for usage." if context else ""
+            print_error(exc.format_message() + hint)
+            raise SystemExit(exc.exit_code or 2) from None
+
+
+app = typer.Typer(
+    cls=SegmintGroup,
+    help="segmint: unify store exports into one customer base, then segment it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)

@@ -1,0 +1,233 @@
+"""``segmint`` commands. Each one parses options, calls the workspace, formats the result."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from segmint.cli.app import app
+from segmint.cli.output import print_records, stderr, stdout
+from segmint.errors import ConfigError
+from segmint.importers.base import ImportOptions
+from segmint.importing import PHASES, ImportResult
+from segmint.workspace import DEFAULT_PATH, Workspace
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
+IMPORT_COLUMNS = ["file", "format", "rows_read", "rows_loaded", "rows_rejected",
+                  "duplicate_rows", "customers_created", "customers_merged", "orders_new",
+                  "orders_updated", "events_new", "status"]
+
+
+class State:
+    workspace_path: Path = Path(DEFAULT_PATH)
+
+
+def open_workspace() -> Workspace:
+    return Workspace(State.workspace_path)
+
+
+@app.callback()
+def main_options(
+    workspace: Annotated[Path, typer.Option(
+        "--workspace", "-w", envvar="SEGMINT_WORKSPACE",
+        help="Workspace file (DuckDB).")] = Path(DEFAULT_PATH),
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """segmint: unify store exports into one customer base, then segment it."""
+    State.workspace_path = workspace
+    if debug:
+        os.environ["SEGMINT_DEBUG"] = "1"
+
+
+# -- import -------------------------------------------------------------------------------
+@app.command("import")
+def import_command(
+    files: Annotated[list[Path], typer.Argument(help="Files to import (CSV, XLSX, Parquet).")],
+    format: Annotated[str | None, typer.Option(help="Override format detection.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
+    currency: Annotated[str | None, typer.Option(help="Workspace currency if unset.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Workspace time zone if unset.")] = None,
+    show_rejects: Annotated[int, typer.Option(help="Rejected rows to list.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Import store exports; every row is loaded or rejected with its reason."""
+    options = ImportOptions(format=format, encoding=encoding, currency=currency,
+                            timezone=_timezone(timezone), mapping=_mapping(mapping))
+    with open_workspace() as ws:
+        results = [_import_with_progress(ws, f, options, quiet=as_json) for f in files]
+        print_records([_result_record(r) for r in results], as_json=as_json,
+                      title="Imports", columns=IMPORT_COLUMNS, transpose=True)
+        if not as_json:
+            for result in results:
+                _print_reject_preview(ws, result, show_rejects)
+
+
+def _timezone(value: str | None) -> str | None:
+    from segmint.settings import validate_timezone
+
+    return validate_timezone(value) if value else None
+
+
+def _mapping(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    from segmint.importers.mapped import load_mapping
+
+    return load_mapping(path)
+
+
+def _import_with_progress(ws: Workspace, path: Path, options: ImportOptions,
+                          quiet: bool) -> ImportResult:
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[phase]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=stderr, transient=True, disable=quiet) as bar:
+        task = bar.add_task(path.name, total=len(PHASES), phase="")
+
+        def step(phase: str) -> None:
+            bar.update(task, completed=PHASES.index(phase), phase=phase)
+
+        return ws.import_file(path, options, progress=step)
+
+
+def _result_record(result: ImportResult) -> dict[str, Any]:
+    record = result.as_dict()
+    record["status"] = "already imported" if result.skipped else "imported"
+    return record
+
+
+def _print_reject_preview(ws: Workspace, result: ImportResult, limit: int) -> None:
+    if result.skipped:
+        stdout.print(f"{result.file}: already imported (import {result.import_id}); "
+                     "nothing changed.")
+        return
+    if not result.rows_rejected:
+        return
+    stdout.print(f"{result.file}: {result.rows_rejected:,} rows rejected:")
+    for reason, count in sorted(result.reject_reasons.items(), key=lambda kv: -kv[1]):
+        stdout.print(f"  {count:>8,}  {reason}")
+    if limit:
+        for reject in ws.rejects(result.import_id, limit=limit).to_pylist():
+            stdout.print("  " + describe_reject(reject))
+        stdout.print(f"  (all of them: segmint rejects --import {result.import_id})")
+
+
+def describe_reject(reject: dict[str, Any]) -> str:
+    """``orders.csv row 6, column Subtotal: not a number ('abc')``."""
+    where = f"{reject['file']} row {reject['row_number']}"
+    if reject.get("column"):
+        where += f", column {reject['column']}"
+    raw = f" ('{reject['raw_value']}')" if reject.get("raw_value") not in (None, "") else ""
+    return f"{where}: {reject['reason']}{raw}"
+
+
+# -- looking at the workspace ----------------------------------------------------------------
+@app.command()
+def summary(as_json: JsonOption = False) -> None:
+    """Customers, orders, revenue, date range and rejects in the workspace."""
+    with open_workspace() as ws:
+        values = ws.summary()
+    print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=as_json,
+                  title=f"Workspace {State.workspace_path}")
+
+
+@app.command()
+def imports(as_json: JsonOption = False) -> None:
+    """Every import: file, format, checksum and row counts."""
+    with open_workspace() as ws:
+        records = ws.imports().to_pylist()
+    print_records(records, as_json=as_json, title="Imports")
+
+
+@app.command()
+def rejects(
+    import_id: Annotated[int | None, typer.Option("--import", help="Only this import.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Rejected rows with file, row number, column, raw value and reason."""
+    with open_workspace() as ws:
+        records = ws.rejects(import_id, limit=limit or None).to_pylist()
+    print_records(records, as_json=as_json, title="Rejected rows")
+
+
+@app.command()
+def customer(key: Annotated[str, typer.Argument(help="segmint id, source id, email or phone.")],
+             as_json: JsonOption = False) -> None:
+    """One customer's profile, found by any identifier."""
+    with open_workspace() as ws:
+        found = ws.find_customer(key)
+    if found is None:
+        raise ConfigError(f"no customer matches '{key}'")
+    print_records([{"field": k, "value": v} for k, v in found.items()], as_json=as_json,
+                  title=found["customer_id"])
+
+
+@app.command()
+def formats(as_json: JsonOption = False) -> None:
+    """The file formats segmint reads and the columns that identify each."""
+    from segmint.importers import FORMATS
+
+    records = [{"format": f.name, "description": f.description,
+                "identifying_columns": ", ".join(f.signature)} for f in FORMATS]
+    print_records(records, as_json=as_json, title="Formats")
+
+
+settings_app = typer.Typer(help="Show or change workspace settings.", no_args_is_help=False)
+app.add_typer(settings_app, name="settings")
+
+
+@settings_app.callback(invoke_without_command=True)
+def settings_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show the workspace settings."""
+    if ctx.invoked_subcommand:
+        return
+    with open_workspace() as ws:
+        values = dict(ws.settings.values)
+    from segmint.settings import DEFAULTS
+
+    merged = {**DEFAULTS, **values}
+    print_records([{"setting": k, "value": v} for k, v in sorted(merged.items())],
+                  as_json=as_json, title="Settings")
+
+
+@settings_app.command("set")
+def settings_set(key: str, value: str) -> None:
+    """Change a setting (time zone, currency, fx_rates, channel_map, thresholds)."""
+    with open_workspace() as ws:
+        stored = ws.set_setting(key, value)
+    stdout.print(f"{key} = {stored!r}")
+
+
+# -- demo -----------------------------------------------------------------------------------
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="Customers in the synthetic store.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    out: Annotated[Path, typer.Option(help="Where the demo export files go.")] = Path("demo-data"),
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a realistic synthetic store, import its exports, and summarize it."""
+    from segmint.demo import generate_demo_store
+
+    with stderr.status("Generating the demo store's export files..."):
+        files = generate_demo_store(out, customers=customers, seed=seed)
+    with open_workspace() as ws:
+        paths = [files.products, files.customers, files.orders, files.events]
+        results = [_import_with_progress(ws, p, ImportOptions(), quiet=as_json) for p in paths]
+        values = ws.summary()
+    if as_json:
+        print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=True)
+        return
+    print_records([_result_record(r) for r in results], as_json=False, title="Imports",
+                  columns=IMPORT_COLUMNS, transpose=True)
+    print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=False,
+                  title=f"Workspace {State.workspace_path}")
+
+
+def main() -> None:
+    app()

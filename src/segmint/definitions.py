@@ -1,0 +1,81 @@
+"""The workspace's definitions as Ibis expressions: the single source later features use.
+
+See ``docs/data-model.md``. In short:
+
+- an *order* is a placed order: cancelled and voided orders are kept with their status but
+  count neither as orders nor as spend;
+- *amount spent* is what the customer paid across counted orders, net of refunds, shipping
+  and taxes included (Shopify's ``amount_spent``);
+- *net sales* is merchandise after discounts and refunds, without shipping, taxes and
+  non-product lines: it is what the value models use;
+- *as of* a date means only orders, refunds and events up to the end of that day (a day in
+  the workspace time zone) count.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+
+COUNTED_STATUS = "placed"
+
+
+def counted_orders(orders: ir.Table, as_of: date | None = None) -> ir.Table:
+    """Orders that count: placed (not cancelled or voided), on or before ``as_of``."""
+    counted = orders.filter(orders.status == COUNTED_STATUS)
+    if as_of is not None:
+        counted = counted.filter(counted.placed_date <= as_of)
+    return counted
+
+
+def counted_refunds(refunds: ir.Table, orders: ir.Table, as_of: date | None = None) -> ir.Table:
+    """Refunds against counted orders, or against a customer with no order (UCI ``C``)."""
+    if as_of is not None:
+        refunds = refunds.filter(refunds.refunded_date <= as_of)
+    counted_ids = counted_orders(orders, as_of).select("order_id")
+    on_counted = refunds.semi_join(counted_ids, "order_id")
+    customer_level = refunds.filter(refunds.order_id.isnull())
+    return on_counted.union(customer_level)
+
+
+def events_as_of(events: ir.Table, as_of: date | None = None) -> ir.Table:
+    """Events up to the end of ``as_of`` in the workspace zone."""
+    return events if as_of is None else events.filter(events.occurred_date <= as_of)
+
+
+def customer_value(orders: ir.Table, refunds: ir.Table, as_of: date | None = None) -> ir.Table:
+    """Per customer: number of orders, amount spent and net sales, as of a date.
+
+    Returns ``customer_id, number_of_orders, gross_spent, refunded, amount_spent,
+    product_sales, product_refunded, net_sales`` for every customer with a counted order or
+    a refund.
+    """
+    counted = counted_orders(orders, as_of)
+    per_order = counted.group_by("customer_id").aggregate(
+        number_of_orders=counted.count(),
+        gross_spent=counted.total.sum(),
+        product_sales=counted.product_sales.sum(),
+    )
+    refunded = counted_refunds(refunds, orders, as_of)
+    per_refund = refunded.group_by("customer_id").aggregate(
+        refunded=refunded.amount.sum(), product_refunded=refunded.product_amount.sum()
+    )
+    joined = per_order.outer_join(per_refund, "customer_id")
+    customer_id = ibis.coalesce(joined.customer_id, joined.customer_id_right)
+    zero = ibis.literal(0).cast("decimal(18, 2)")
+    gross = joined.gross_spent.fill_null(zero)
+    refund = joined.refunded.fill_null(zero)
+    sales = joined.product_sales.fill_null(zero)
+    product_refund = joined.product_refunded.fill_null(zero)
+    return joined.select(
+        customer_id=customer_id,
+        number_of_orders=joined.number_of_orders.fill_null(0),
+        gross_spent=gross,
+        refunded=refund,
+        amount_spent=gross - refund,
+        product_sales=sales,
+        product_refunded=product_refund,
+        net_sales=sales - product_refund,
+    )

@@ -1,0 +1,135 @@
+"""The Python API: one :class:`Workspace` object behind the CLI and, later, the web server.
+
+>>> ws = Workspace("shop.duckdb")                      # doctest: +SKIP
+>>> ws.import_file("orders_export.csv")                # doctest: +SKIP
+>>> ws.table("customers").to_pandas()                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from segmint.errors import SegmintError
+from segmint.importers.base import ImportOptions
+from segmint.importing import ImportResult, import_file
+from segmint.normalize import normalize_email, normalize_phone
+from segmint.schema import TABLES
+from segmint.settings import Settings, parse_setting
+from segmint.store import Store
+from segmint.summary import workspace_summary
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_PATH = "segmint.duckdb"
+
+
+class Workspace:
+    """A store's unified customer base in an embedded DuckDB file."""
+
+    def __init__(self, path: Path | str = DEFAULT_PATH):
+        self.path = Path(path)
+        self.store = Store(self.path)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- settings -----------------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        return Settings(self.store.settings())
+
+    def set_setting(self, key: str, value: str) -> Any:
+        """Validate and store a setting given as text; returns the stored value."""
+        parsed = parse_setting(key, value)
+        self.store.set_setting(key, parsed)
+        return parsed
+
+    # -- imports ------------------------------------------------------------------------
+    def import_file(self, path: Path | str, options: ImportOptions | None = None,
+                    progress: Callable[[str], None] | None = None) -> ImportResult:
+        """Import one file (format detected from its header unless ``options`` says)."""
+        return import_file(self.store, Path(path), options, progress=progress)
+
+    def import_files(self, paths: Iterable[Path | str],
+                     options: ImportOptions | None = None) -> list[ImportResult]:
+        return [self.import_file(p, options) for p in paths]
+
+    def imports(self) -> pa.Table:
+        return self.store.table("imports").order_by("import_id").to_pyarrow()
+
+    def rejects(self, import_id: int | None = None, limit: int | None = None) -> pa.Table:
+        rejects = self.store.table("rejects")
+        if import_id is not None:
+            rejects = rejects.filter(rejects.import_id == import_id)
+        rejects = rejects.order_by(["import_id", "row_number"])
+        return (rejects.limit(limit) if limit else rejects).to_pyarrow()
+
+    # -- reading --------------------------------------------------------------------------
+    def table(self, name: str) -> ir.Table:
+        """A canonical table as an Ibis expression (``.to_pandas()``, ``.to_pyarrow()``)."""
+        if name not in TABLES:
+            raise SegmintError(f"unknown table '{name}'", details="Tables: " + ", ".join(TABLES))
+        return self.store.table(name)
+
+    def to_pandas(self, name: str) -> pd.DataFrame:
+        return self.table(name).to_pandas()
+
+    def summary(self) -> dict[str, Any]:
+        return workspace_summary(self.store)
+
+    def resolve_customer_id(self, customer_id: str) -> str | None:
+        """Follow merge redirects: an id handed out earlier still finds its customer."""
+        merges = self.store.table("merges")
+        seen = set()
+        current = customer_id
+        while current not in seen:
+            seen.add(current)
+            nxt = merges.filter(merges.merged_id == current).surviving_id.max().execute()
+            if nxt is None:
+                break
+            current = nxt
+        customers = self.store.table("customers")
+        exists = customers.filter(customers.customer_id == current).count().execute()
+        return current if exists else None
+
+    def find_customer(self, key: str) -> dict[str, Any] | None:
+        """A customer by segmint id (or a merged one), source id, email or phone."""
+        customer_id = self.resolve_customer_id(key) if key.startswith("c_") else None
+        if customer_id is None:
+            identities = self.store.table("identities")
+            candidates = _identity_candidates(key, self.settings["default_phone_country"])
+            found = identities.filter(identities.identity.isin(candidates))
+            customer_id = found.customer_id.min().execute()
+        if customer_id is None:
+            return None
+        customers = self.store.table("customers")
+        rows = customers.filter(customers.customer_id == customer_id).to_pyarrow().to_pylist()
+        return rows[0] if rows else None
+
+
+def _identity_candidates(key: str, country: str) -> list[str]:
+    """The identity strings a lookup key could be: namespaced already, email, or phone."""
+    if ":" in key and not key.startswith(("+", "email:")) or key.startswith("email:"):
+        return [key]
+    probe = ibis.memtable({"key": [key]})
+    email, phone = (
+        probe.select(e=normalize_email(probe.key), p=normalize_phone(probe.key, country))
+        .to_pyarrow().to_pylist()[0].values()
+    )
+    out = [f"email:{email}"] if email else []
+    if phone:
+        out.append(f"phone:{phone}")
+    return out + [f"shopify:{key}", f"uci:{key}"]
