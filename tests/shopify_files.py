@@ -33,10 +33,22 @@ ORDERS_HEADER_OLD = [
     "Fulfillment Date" if c == "Fulfilled at" else c
     for c in ORDERS_HEADER[: ORDERS_HEADER.index("Cancelled at") + 1]
 ]
-CONTINUATION = {"Name", "Email", "Created at", "Lineitem quantity", "Lineitem name",
-                "Lineitem price", "Lineitem compare at price", "Lineitem sku",
-                "Lineitem requires shipping", "Lineitem taxable", "Lineitem fulfillment status",
-                "Vendor", "Lineitem discount", "Phone"}
+CONTINUATION = {
+    "Name",
+    "Email",
+    "Created at",
+    "Lineitem quantity",
+    "Lineitem name",
+    "Lineitem price",
+    "Lineitem compare at price",
+    "Lineitem sku",
+    "Lineitem requires shipping",
+    "Lineitem taxable",
+    "Lineitem fulfillment status",
+    "Vendor",
+    "Lineitem discount",
+    "Phone",
+}
 
 CUSTOMERS_HEADER = (
     "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Company,"
@@ -55,16 +67,23 @@ def order_rows(order: dict[str, Any], header: list[str]) -> list[list[str]]:
     """The rows of one order: ``order`` holds order-level fields and ``lines``."""
     rows = []
     for i, line in enumerate(order["lines"]):
-        values = {**order, **line} if i == 0 else {
-            **{k: v for k, v in order.items() if k in CONTINUATION}, **line}
+        values = (
+            {**order, **line}
+            if i == 0
+            else {**{k: v for k, v in order.items() if k in CONTINUATION}, **line}
+        )
         if "Fulfillment Date" in header and "Fulfilled at" in values:
             values["Fulfillment Date"] = values.pop("Fulfilled at")
         rows.append([str(values.get(column, "")) for column in header])
     return rows
 
 
-def write_orders(path: Path, orders: list[dict[str, Any]], header: list[str] = ORDERS_HEADER,
-                 extra_rows: list[list[str]] | None = None) -> Path:
+def write_orders(
+    path: Path,
+    orders: list[dict[str, Any]],
+    header: list[str] = ORDERS_HEADER,
+    extra_rows: list[list[str]] | None = None,
+) -> Path:
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(header)
@@ -75,8 +94,9 @@ def write_orders(path: Path, orders: list[dict[str, Any]], header: list[str] = O
     return path
 
 
-def write_customers(path: Path, customers: list[dict[str, Any]],
-                    header: list[str] = CUSTOMERS_HEADER) -> Path:
+def write_customers(
+    path: Path, customers: list[dict[str, Any]], header: list[str] = CUSTOMERS_HEADER
+) -> Path:
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(header)
@@ -85,24 +105,40 @@ def write_customers(path: Path, customers: list[dict[str, Any]],
     return path
 
 
-def order(name: str, email: str, created: str, lines: list[tuple[int, str, str, str]],
-          **fields: Any) -> dict[str, Any]:
+def order(
+    name: str, email: str, created: str, lines: list[tuple[int, str, str, str]], **fields: Any
+) -> dict[str, Any]:
     """An order with totals computed from its lines: (quantity, title, price, sku)."""
     subtotal = sum(q * float(p) for q, _, p, _ in lines) - float(fields.get("Discount Amount", 0))
     shipping = float(fields.pop("Shipping", 0))
     taxes = float(fields.pop("Taxes", 0))
     base = {
-        "Name": name, "Email": email, "Financial Status": "paid", "Accepts Marketing": "yes",
-        "Currency": "USD", "Subtotal": f"{subtotal:.2f}", "Shipping": f"{shipping:.2f}",
-        "Taxes": f"{taxes:.2f}", "Total": f"{subtotal + shipping + taxes:.2f}",
-        "Discount Amount": "0.00", "Created at": created, "Billing Country": "US",
-        "Source": "web", "Id": str(5_000_000_000_000 + int(name.strip("#"))),
+        "Name": name,
+        "Email": email,
+        "Financial Status": "paid",
+        "Accepts Marketing": "yes",
+        "Currency": "USD",
+        "Subtotal": f"{subtotal:.2f}",
+        "Shipping": f"{shipping:.2f}",
+        "Taxes": f"{taxes:.2f}",
+        "Total": f"{subtotal + shipping + taxes:.2f}",
+        "Discount Amount": "0.00",
+        "Created at": created,
+        "Billing Country": "US",
+        "Source": "web",
+        "Id": str(5_000_000_000_000 + int(name.strip("#"))),
         "Refunded Amount": "0.00",
     }
     base.update(fields)
     base["lines"] = [
-        {"Lineitem quantity": str(q), "Lineitem name": title, "Lineitem price": price,
-         "Lineitem sku": sku, "Vendor": "Acme", "Lineitem discount": "0.00"}
+        {
+            "Lineitem quantity": str(q),
+            "Lineitem name": title,
+            "Lineitem price": price,
+            "Lineitem sku": sku,
+            "Vendor": "Acme",
+            "Lineitem discount": "0.00",
+        }
         for q, title, price, sku in lines
     ]
     return base

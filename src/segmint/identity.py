@@ -69,16 +69,16 @@ def _propagate(store: Store, edges: ir.Table) -> ir.Table:
     """Label every node with the smallest node label in its connected component."""
     labels = store.stage("_id_labels", edges.select("node").distinct().mutate(label=edges.node))
     for _ in range(MAX_ROUNDS):
-        by_identity = edges.join(labels, "node").group_by("identity").aggregate(
-            label=ibis._.label.min()
+        by_identity = (
+            edges.join(labels, "node").group_by("identity").aggregate(label=ibis._.label.min())
         )
-        by_node = edges.join(by_identity, "identity").group_by("node").aggregate(
-            candidate=ibis._.label.min()
+        by_node = (
+            edges.join(by_identity, "identity")
+            .group_by("node")
+            .aggregate(candidate=ibis._.label.min())
         )
         joined = labels.join(by_node, "node")
-        updated = joined.select(
-            "node", label=ibis.least(joined.label, joined.candidate)
-        )
+        updated = joined.select("node", label=ibis.least(joined.label, joined.candidate))
         changed = joined.filter(joined.candidate < joined.label).count().execute()
         labels = store.stage("_id_labels", updated)
         if changed == 0:

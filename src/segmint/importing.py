@@ -27,7 +27,8 @@ from segmint.settings import Settings
 from segmint.store import Store, utcnow
 
 PROFILE_COLUMNS = [
-    c for c in TABLES["customers"].names
+    c
+    for c in TABLES["customers"].names
     if c not in {"customer_id", "first_seen_at", "updated_at", "first_import_id"}
 ]
 
@@ -68,8 +69,12 @@ def file_checksum(path: Path) -> str:
 PHASES = ("checking", "reading", "validating", "linking identities", "writing")
 
 
-def import_file(store: Store, path: Path, options: ImportOptions | None = None,
-                progress: Callable[[str], None] | None = None) -> ImportResult:
+def import_file(
+    store: Store,
+    path: Path,
+    options: ImportOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ImportResult:
     """Import one file into the workspace; the same file twice changes nothing."""
     options = options or ImportOptions()
     step = progress or (lambda phase: None)
@@ -79,24 +84,34 @@ def import_file(store: Store, path: Path, options: ImportOptions | None = None,
         raise InputFileError(f"{path}: no such file")
     checksum = file_checksum(path)
     previous = _previous_import(store, checksum)
-    header = peek_header(path, encoding=options.encoding,
-                         delimiter=_delimiter(options))
+    header = peek_header(path, encoding=options.encoding, delimiter=_delimiter(options))
     importer = detect_format(path, header, options)
     if previous is not None:
-        return ImportResult(file=path.name, format=importer.name, checksum=checksum,
-                            import_id=previous, skipped=True)
+        return ImportResult(
+            file=path.name,
+            format=importer.name,
+            checksum=checksum,
+            import_id=previous,
+            skipped=True,
+        )
     step("reading")
     raw = importer.read(path, options, header)
     started = utcnow()
     try:
         with store.transaction():
-            ctx = ImportContext(store, Settings(store.settings()), path,
-                                store.next_id("imports", "import_id"), options)
+            ctx = ImportContext(
+                store,
+                Settings(store.settings()),
+                path,
+                store.next_id("imports", "import_id"),
+                options,
+            )
             step("validating")
             batch = importer.build(raw, ctx)
             batch.rejects = sorted(raw.rejects + batch.rejects, key=lambda r: r.row or 0)
-            result = ImportResult(file=path.name, format=importer.name, checksum=checksum,
-                                  import_id=ctx.import_id)
+            result = ImportResult(
+                file=path.name, format=importer.name, checksum=checksum, import_id=ctx.import_id
+            )
             apply_batch(store, batch, ctx, result, step)
             _account(result, raw.rows_read, batch)
             _record(store, result, raw.file, batch.rejects, started)
@@ -135,29 +150,41 @@ def _account(result: ImportResult, rows_read: int, batch: Batch) -> None:
     if result.rows_read != result.rows_loaded + result.rows_rejected:
         raise ImportAborted(
             f"{result.file}: {result.rows_read} rows read but {result.rows_loaded} loaded and "
-            f"{result.rows_rejected} rejected; nothing was imported (this is a bug, please report it)"
+            f"{result.rows_rejected} rejected; nothing was imported "
+            "(this is a bug, please report it)"
         )
 
 
-def _record(store: Store, result: ImportResult, file: str, rejects: list[Reject],
-            started: Any) -> None:
+def _record(
+    store: Store, result: ImportResult, file: str, rejects: list[Reject], started: Any
+) -> None:
     row = {k: v for k, v in result.as_dict().items() if k in TABLES["imports"].names}
     row.update(started_at=started, finished_at=utcnow())
     store.insert("imports", pa.Table.from_pylist([row]))
     if rejects:
-        store.insert("rejects", pa.table({
-            "import_id": [result.import_id] * len(rejects),
-            "file": [file] * len(rejects),
-            "row_number": [r.row for r in rejects],
-            "column": [r.column for r in rejects],
-            "raw_value": [r.raw for r in rejects],
-            "reason": [r.reason for r in rejects],
-        }))
+        store.insert(
+            "rejects",
+            pa.table(
+                {
+                    "import_id": [result.import_id] * len(rejects),
+                    "file": [file] * len(rejects),
+                    "row_number": [r.row for r in rejects],
+                    "column": [r.column for r in rejects],
+                    "raw_value": [r.raw for r in rejects],
+                    "reason": [r.reason for r in rejects],
+                }
+            ),
+        )
 
 
 # -- applying a batch ---------------------------------------------------------------------
-def apply_batch(store: Store, batch: Batch, ctx: ImportContext, result: ImportResult,
-                step: Callable[[str], None] = lambda phase: None) -> None:
+def apply_batch(
+    store: Store,
+    batch: Batch,
+    ctx: ImportContext,
+    result: ImportResult,
+    step: Callable[[str], None] = lambda phase: None,
+) -> None:
     """Write a batch: identities first, then profiles, orders, refunds, events, products."""
     step("linking identities")
     owners = _resolve(store, batch, ctx, result)
@@ -174,8 +201,9 @@ def apply_batch(store: Store, batch: Batch, ctx: ImportContext, result: ImportRe
         store.replace_rows("products", batch.products)
 
 
-def _resolve(store: Store, batch: Batch, ctx: ImportContext,
-             result: ImportResult) -> ir.Table | None:
+def _resolve(
+    store: Store, batch: Batch, ctx: ImportContext, result: ImportResult
+) -> ir.Table | None:
     if batch.links is None:
         return None
     resolution = resolve(store, batch.links)
@@ -187,8 +215,10 @@ def _resolve(store: Store, batch: Batch, ctx: ImportContext,
         resolution.record_customers.filter(ibis._.is_new).customer_id.nunique().execute()
     )
     new = resolution.new_identities
-    store.insert("identities", new.mutate(first_seen_at=ibis.literal(utcnow()),
-                                          import_id=ibis.literal(ctx.import_id)))
+    store.insert(
+        "identities",
+        new.mutate(first_seen_at=ibis.literal(utcnow()), import_id=ibis.literal(ctx.import_id)),
+    )
     return resolution.record_customers
 
 
@@ -198,14 +228,16 @@ def _apply_merges(store: Store, merges: ir.Table, ctx: ImportContext) -> None:
     customers = store.table("customers")
     involved = customers.left_join(merges, customers.customer_id == merges.merged_id)
     involved = involved.filter(
-        involved.merged_id.notnull()
-        | involved.customer_id.isin(merges.surviving_id)
+        involved.merged_id.notnull() | involved.customer_id.isin(merges.surviving_id)
     ).mutate(target=ibis.coalesce(ibis._.surviving_id, ibis._.customer_id))
     involved = involved.mutate(priority=ibis.ifelse(involved.customer_id == involved.target, 0, 1))
     combined = involved.group_by(customer_id=involved.target).aggregate(
-        **{c: involved[c].first(where=involved[c].notnull(),
-                                order_by=[involved.priority, involved.first_import_id])
-           for c in PROFILE_COLUMNS},
+        **{
+            c: involved[c].first(
+                where=involved[c].notnull(), order_by=[involved.priority, involved.first_import_id]
+            )
+            for c in PROFILE_COLUMNS
+        },
         first_seen_at=involved.first_seen_at.min(),
         first_import_id=involved.first_import_id.min(),
         updated_at=ibis.literal(utcnow()).max(),
@@ -216,16 +248,20 @@ def _apply_merges(store: Store, merges: ir.Table, ctx: ImportContext) -> None:
     store.replace_rows("customers", combined)
     for table in ("identities", "orders", "refunds", "events", "merges"):
         store.remap_customer_ids(table, "_merge_map")
-    store.insert("merges", merges.mutate(merged_at=ibis.literal(utcnow()),
-                                         import_id=ibis.literal(ctx.import_id)))
+    store.insert(
+        "merges",
+        merges.mutate(merged_at=ibis.literal(utcnow()), import_id=ibis.literal(ctx.import_id)),
+    )
 
 
 def _write_profiles(store: Store, batch: Batch, owners: ir.Table, ctx: ImportContext) -> None:
     profiles = batch.profiles.join(owners, "record_key")
     columns = [c for c in PROFILE_COLUMNS if c in profiles.columns]
     latest = profiles.group_by("customer_id").aggregate(
-        **{c: profiles[c].first(where=profiles[c].notnull(), order_by=ibis.desc(profiles.rank))
-           for c in columns},
+        **{
+            c: profiles[c].first(where=profiles[c].notnull(), order_by=ibis.desc(profiles.rank))
+            for c in columns
+        },
         seen_at=profiles.seen_at.min(),
     )
     latest = store.stage("_profiles", latest)
@@ -264,14 +300,19 @@ def _write_owned(store: Store, name: str, table: ir.Table, owners: ir.Table | No
     store.replace_rows(name, _owned(table, owners))
 
 
-def _write_orders(store: Store, batch: Batch, owners: ir.Table | None,
-                  result: ImportResult) -> None:
+def _write_orders(
+    store: Store, batch: Batch, owners: ir.Table | None, result: ImportResult
+) -> None:
     orders = store.stage("_orders", _owned(batch.orders, owners))
     existing = store.table("orders").select("order_id")
     result.orders_updated = int(orders.semi_join(existing, "order_id").count().execute())
     result.orders_new = int(orders.count().execute()) - result.orders_updated
-    store.stage("_order_keys", orders.select(key=orders.order_id).union(
-        orders.filter(orders.order_number.notnull()).select(key=orders.order_number)))
+    store.stage(
+        "_order_keys",
+        orders.select(key=orders.order_id).union(
+            orders.filter(orders.order_number.notnull()).select(key=orders.order_number)
+        ),
+    )
     store.delete_event_orders("_order_keys")
     store.replace_rows("orders", orders)
     if batch.order_lines is not None:

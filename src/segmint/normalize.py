@@ -13,8 +13,20 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 #: Calling codes for countries whose national numbers start with a trunk ``0``.
 TRUNK_ZERO_CODES = {
-    "GB": "44", "AU": "61", "DE": "49", "FR": "33", "NL": "31", "IE": "353", "NZ": "64",
-    "IN": "91", "BE": "32", "AT": "43", "CH": "41", "SE": "46", "ZA": "27", "JP": "81",
+    "GB": "44",
+    "AU": "61",
+    "DE": "49",
+    "FR": "33",
+    "NL": "31",
+    "IE": "353",
+    "NZ": "64",
+    "IN": "91",
+    "BE": "32",
+    "AT": "43",
+    "CH": "41",
+    "SE": "46",
+    "ZA": "27",
+    "JP": "81",
 }
 NANP = ("US", "CA", "PR")
 

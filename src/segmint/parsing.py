@@ -83,16 +83,28 @@ class Cells:
         if pc.any(mask).as_py():
             self.problems.append(Problem(mask, self.source_name(name), reason))
 
-    def require(self, name: str, values: pa.ChunkedArray, reason: str | None = None,
-                where: pa.ChunkedArray | None = None) -> None:
+    def require(
+        self,
+        name: str,
+        values: pa.ChunkedArray,
+        reason: str | None = None,
+        where: pa.ChunkedArray | None = None,
+    ) -> None:
         """Flag rows (optionally only ``where``) whose value is missing."""
         missing = pc.is_null(values)
         if where is not None:
             missing = pc.and_(missing, pc.fill_null(where, False))
         self.problem(missing, name, reason or "required value is missing")
 
-    def decimal(self, name: str, *, scale: int = 2, minimum: float | None = None,
-                maximum: float | None = None, what: str = "amount") -> pa.ChunkedArray:
+    def decimal(
+        self,
+        name: str,
+        *,
+        scale: int = 2,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        what: str = "amount",
+    ) -> pa.ChunkedArray:
         """A ``decimal128(18, scale)`` column; text that is not a plain number is a problem."""
         text = self.text(name)
         valid = pc.match_substring_regex(text, NUMBER)
@@ -104,8 +116,14 @@ class Cells:
         self._range_checks(name, values, minimum, maximum, what)
         return values
 
-    def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None,
-                what: str = "quantity") -> pa.ChunkedArray:
+    def integer(
+        self,
+        name: str,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        what: str = "quantity",
+    ) -> pa.ChunkedArray:
         text = self.text(name)
         valid = pc.match_substring_regex(text, INTEGER)
         self.problem(pc.invert(valid), name, "not a whole number")
@@ -114,13 +132,20 @@ class Cells:
         self._range_checks(name, values, minimum, maximum, what)
         return values
 
-    def _range_checks(self, name: str, values: pa.ChunkedArray, minimum: float | None,
-                      maximum: float | None, what: str) -> None:
+    def _range_checks(
+        self,
+        name: str,
+        values: pa.ChunkedArray,
+        minimum: float | None,
+        maximum: float | None,
+        what: str,
+    ) -> None:
         if minimum is not None:
             self.problem(pc.less(values, minimum), name, f"{what} below {minimum:g}")
         if maximum is not None:
             self.problem(
-                pc.greater(values, maximum), name,
+                pc.greater(values, maximum),
+                name,
                 f"absurd {what}: above {maximum:,.0f} (setting max_{_slug(what)})",
             )
 
@@ -128,12 +153,17 @@ class Cells:
         text = pc.utf8_lower(self.text(name))
         true = pc.is_in(text, pa.array(TRUE_WORDS))
         false = pc.is_in(text, pa.array(FALSE_WORDS))
-        self.problem(pc.and_(pc.is_valid(text), pc.invert(pc.or_(true, false))), name,
-                     "not yes/no")
+        self.problem(pc.and_(pc.is_valid(text), pc.invert(pc.or_(true, false))), name, "not yes/no")
         return pc.if_else(true, True, pc.if_else(false, False, None))
 
-    def timestamp(self, name: str, zone: str, *, formats: tuple[str, ...] = ISO_FORMATS,
-                  date_as_written: bool = False) -> Timestamps:
+    def timestamp(
+        self,
+        name: str,
+        zone: str,
+        *,
+        formats: tuple[str, ...] = ISO_FORMATS,
+        date_as_written: bool = False,
+    ) -> Timestamps:
         """Parse instants; text without an offset is local time in ``zone``.
 
         With ``date_as_written``, the local date of a value with an offset is the date as
@@ -142,10 +172,14 @@ class Cells:
         """
         text = self.text(name)
         aware, naive = _parse_formats(text, formats)
-        self.problem(pc.and_(pc.is_valid(text), pc.and_(pc.is_null(aware), pc.is_null(naive))),
-                     name, "not a date-time")
-        localized = pc.assume_timezone(naive, timezone=zone, ambiguous="earliest",
-                                       nonexistent="earliest")
+        self.problem(
+            pc.and_(pc.is_valid(text), pc.and_(pc.is_null(aware), pc.is_null(naive))),
+            name,
+            "not a date-time",
+        )
+        localized = pc.assume_timezone(
+            naive, timezone=zone, ambiguous="earliest", nonexistent="earliest"
+        )
         utc_aware = pc.coalesce(aware, pc.cast(localized, pa.timestamp("s", "UTC")))
         utc = pc.cast(utc_aware, pa.timestamp("s"))  # naive, meaning UTC
         zoned = pc.local_timestamp(pc.cast(utc_aware, pa.timestamp("s", zone)))
@@ -171,10 +205,14 @@ class Cells:
         for problem in self.problems:
             fresh = pc.and_(problem.mask, pc.invert(taken))
             taken = pc.or_(taken, problem.mask)
-            raw = self.table[problem.column] if problem.column in self.table.column_names \
+            raw = (
+                self.table[problem.column]
+                if problem.column in self.table.column_names
                 else pa.chunked_array([pa.nulls(self.table.num_rows, pa.string())])
-            for row, value in zip(pc.filter(rows, fresh).to_pylist(),
-                                  pc.filter(raw, fresh).to_pylist()):
+            )
+            for row, value in zip(
+                pc.filter(rows, fresh).to_pylist(), pc.filter(raw, fresh).to_pylist(), strict=True
+            ):
                 out.append(Reject(row, problem.column, value, problem.reason))
         return out
 
@@ -184,18 +222,21 @@ def _slug(what: str) -> str:
 
 
 def _parse_formats(text: pa.ChunkedArray, formats: tuple[str, ...]) -> tuple[pa.ChunkedArray, ...]:
-    aware = [pc.strptime(text, format=f, unit="s", error_is_null=True)
-             for f in formats if "%z" in f]
-    naive = [pc.strptime(text, format=f, unit="s", error_is_null=True)
-             for f in formats if "%z" not in f]
+    aware = [
+        pc.strptime(text, format=f, unit="s", error_is_null=True) for f in formats if "%z" in f
+    ]
+    naive = [
+        pc.strptime(text, format=f, unit="s", error_is_null=True) for f in formats if "%z" not in f
+    ]
     null_aware = pa.chunked_array([pa.nulls(len(text), pa.timestamp("s", "UTC"))])
     null_naive = pa.chunked_array([pa.nulls(len(text), pa.timestamp("s"))])
-    return (pc.coalesce(*aware) if aware else null_aware,
-            pc.coalesce(*naive) if naive else null_naive)
+    return (
+        pc.coalesce(*aware) if aware else null_aware,
+        pc.coalesce(*naive) if naive else null_naive,
+    )
 
 
 def _wall_clock_date(text: pa.ChunkedArray) -> pa.ChunkedArray:
     """The calendar date exactly as written at the start of a timestamp's text."""
     head = pc.utf8_slice_codeunits(text, 0, 10)
-    return pc.cast(pc.strptime(head, format="%Y-%m-%d", unit="s", error_is_null=True),
-                   pa.date32())
+    return pc.cast(pc.strptime(head, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())

@@ -11,7 +11,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ UPGRADES: dict[int, Any] = {}
 
 def utcnow() -> datetime:
     """The current time as a naive UTC timestamp (how the workspace stores time)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 class Store:
@@ -130,9 +130,13 @@ class Store:
             raise ValueError(f"not a workspace table column: {table}.{column}")
         statement = sge.Update(
             this=sge.to_table(table),
-            expressions=[sge.EQ(this=sge.column(column), expression=sge.column("surviving_id", table="m"))],
+            expressions=[
+                sge.EQ(this=sge.column(column), expression=sge.column("surviving_id", table="m"))
+            ],
             from_=sge.From(this=sge.to_table(mapping_table).as_("m")),
-            where=sge.Where(this=sge.column(column, table=table).eq(sge.column("merged_id", table="m"))),
+            where=sge.Where(
+                this=sge.column(column, table=table).eq(sge.column("merged_id", table="m"))
+            ),
         )
         self.con.raw_sql(statement.sql("duckdb"))
 
@@ -160,8 +164,10 @@ class Store:
         if isinstance(batch, pa.Table):
             batch = ibis.memtable(batch)
         batch = batch.select(
-            [batch[c].cast(t).name(c) if c in batch.columns else ibis.null(t).name(c)
-             for c, t in schema.items()]
+            [
+                batch[c].cast(t).name(c) if c in batch.columns else ibis.null(t).name(c)
+                for c, t in schema.items()
+            ]
         )
         self.con.insert(table, batch)
 

@@ -16,23 +16,33 @@ def workspace_summary(store: Store) -> dict[str, Any]:
     refunded = counted_refunds(refunds, orders)
     imports = store.table("imports")
     settings = store.settings()
-    order_stats = counted.aggregate(
-        orders=counted.count(),
-        buyers=counted.customer_id.nunique(),
-        gross=counted.total.sum(),
-        product_sales=counted.product_sales.sum(),
-        first=counted.placed_date.min(),
-        last=counted.placed_date.max(),
-    ).to_pyarrow().to_pylist()[0]
-    refund_stats = refunded.aggregate(
-        amount=refunded.amount.sum(), product=refunded.product_amount.sum()
-    ).to_pyarrow().to_pylist()[0]
-    import_stats = imports.aggregate(
-        files=imports.count(),
-        read=imports.rows_read.sum(),
-        loaded=imports.rows_loaded.sum(),
-        rejected=imports.rows_rejected.sum(),
-    ).to_pyarrow().to_pylist()[0]
+    order_stats = (
+        counted.aggregate(
+            orders=counted.count(),
+            buyers=counted.customer_id.nunique(),
+            gross=counted.total.sum(),
+            product_sales=counted.product_sales.sum(),
+            first=counted.placed_date.min(),
+            last=counted.placed_date.max(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    refund_stats = (
+        refunded.aggregate(amount=refunded.amount.sum(), product=refunded.product_amount.sum())
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    import_stats = (
+        imports.aggregate(
+            files=imports.count(),
+            read=imports.rows_read.sum(),
+            loaded=imports.rows_loaded.sum(),
+            rejected=imports.rows_rejected.sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
     gross = order_stats["gross"] or 0
     return {
         "customers": int(store.table("customers").count().execute()),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{2}):?(\d{2})$")
@@ -45,4 +45,4 @@ def end_of_local_day_utc(day: date, zone: str) -> datetime:
     """The first UTC instant after ``day`` ends in ``zone`` (exclusive bound for as-of)."""
     local_midnight = datetime.combine(day + timedelta(days=1), datetime.min.time())
     aware = local_midnight.replace(tzinfo=zone_info(zone))
-    return aware.astimezone(timezone.utc).replace(tzinfo=None)
+    return aware.astimezone(UTC).replace(tzinfo=None)

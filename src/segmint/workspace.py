@@ -58,13 +58,18 @@ class Workspace:
         return parsed
 
     # -- imports ------------------------------------------------------------------------
-    def import_file(self, path: Path | str, options: ImportOptions | None = None,
-                    progress: Callable[[str], None] | None = None) -> ImportResult:
+    def import_file(
+        self,
+        path: Path | str,
+        options: ImportOptions | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> ImportResult:
         """Import one file (format detected from its header unless ``options`` says)."""
         return import_file(self.store, Path(path), options, progress=progress)
 
-    def import_files(self, paths: Iterable[Path | str],
-                     options: ImportOptions | None = None) -> list[ImportResult]:
+    def import_files(
+        self, paths: Iterable[Path | str], options: ImportOptions | None = None
+    ) -> list[ImportResult]:
         return [self.import_file(p, options) for p in paths]
 
     def imports(self) -> pa.Table:
@@ -127,7 +132,9 @@ def _identity_candidates(key: str, country: str) -> list[str]:
     probe = ibis.memtable({"key": [key]})
     email, phone = (
         probe.select(e=normalize_email(probe.key), p=normalize_phone(probe.key, country))
-        .to_pyarrow().to_pylist()[0].values()
+        .to_pyarrow()
+        .to_pylist()[0]
+        .values()
     )
     out = [f"email:{email}"] if email else []
     if phone:

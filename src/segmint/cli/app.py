@@ -15,8 +15,14 @@ from segmint.errors import SegmintError
 class SegmintGroup(TyperGroup):
     """Turns segmint errors and usage errors into ``Error: ...`` and an exit status."""
 
-    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: Any = None,
+        complete_var: Any = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         debug = os.environ.get("SEGMINT_DEBUG") == "1"
         try:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)

@@ -17,9 +17,20 @@ from segmint.importing import PHASES, ImportResult
 from segmint.workspace import DEFAULT_PATH, Workspace
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
-IMPORT_COLUMNS = ["file", "format", "rows_read", "rows_loaded", "rows_rejected",
-                  "duplicate_rows", "customers_created", "customers_merged", "orders_new",
-                  "orders_updated", "events_new", "status"]
+IMPORT_COLUMNS = [
+    "file",
+    "format",
+    "rows_read",
+    "rows_loaded",
+    "rows_rejected",
+    "duplicate_rows",
+    "customers_created",
+    "customers_merged",
+    "orders_new",
+    "orders_updated",
+    "events_new",
+    "status",
+]
 
 
 class State:
@@ -32,9 +43,12 @@ def open_workspace() -> Workspace:
 
 @app.callback()
 def main_options(
-    workspace: Annotated[Path, typer.Option(
-        "--workspace", "-w", envvar="SEGMINT_WORKSPACE",
-        help="Workspace file (DuckDB).")] = Path(DEFAULT_PATH),
+    workspace: Annotated[
+        Path,
+        typer.Option(
+            "--workspace", "-w", envvar="SEGMINT_WORKSPACE", help="Workspace file (DuckDB)."
+        ),
+    ] = Path(DEFAULT_PATH),
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """segmint: unify store exports into one customer base, then segment it."""
@@ -56,12 +70,22 @@ def import_command(
     as_json: JsonOption = False,
 ) -> None:
     """Import store exports; every row is loaded or rejected with its reason."""
-    options = ImportOptions(format=format, encoding=encoding, currency=currency,
-                            timezone=_timezone(timezone), mapping=_mapping(mapping))
+    options = ImportOptions(
+        format=format,
+        encoding=encoding,
+        currency=currency,
+        timezone=_timezone(timezone),
+        mapping=_mapping(mapping),
+    )
     with open_workspace() as ws:
         results = [_import_with_progress(ws, f, options, quiet=as_json) for f in files]
-        print_records([_result_record(r) for r in results], as_json=as_json,
-                      title="Imports", columns=IMPORT_COLUMNS, transpose=True)
+        print_records(
+            [_result_record(r) for r in results],
+            as_json=as_json,
+            title="Imports",
+            columns=IMPORT_COLUMNS,
+            transpose=True,
+        )
         if not as_json:
             for result in results:
                 _print_reject_preview(ws, result, show_rejects)
@@ -81,10 +105,15 @@ def _mapping(path: Path | None) -> dict[str, Any] | None:
     return load_mapping(path)
 
 
-def _import_with_progress(ws: Workspace, path: Path, options: ImportOptions,
-                          quiet: bool) -> ImportResult:
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[phase]}"),
-               TimeElapsedColumn())
+def _import_with_progress(
+    ws: Workspace, path: Path, options: ImportOptions, quiet: bool
+) -> ImportResult:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[phase]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=stderr, transient=True, disable=quiet) as bar:
         task = bar.add_task(path.name, total=len(PHASES), phase="")
 
@@ -102,8 +131,9 @@ def _result_record(result: ImportResult) -> dict[str, Any]:
 
 def _print_reject_preview(ws: Workspace, result: ImportResult, limit: int) -> None:
     if result.skipped:
-        stdout.print(f"{result.file}: already imported (import {result.import_id}); "
-                     "nothing changed.")
+        stdout.print(
+            f"{result.file}: already imported (import {result.import_id}); nothing changed."
+        )
         return
     if not result.rows_rejected:
         return
@@ -131,8 +161,11 @@ def summary(as_json: JsonOption = False) -> None:
     """Customers, orders, revenue, date range and rejects in the workspace."""
     with open_workspace() as ws:
         values = ws.summary()
-    print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=as_json,
-                  title=f"Workspace {State.workspace_path}")
+    print_records(
+        [{"metric": k, "value": v} for k, v in values.items()],
+        as_json=as_json,
+        title=f"Workspace {State.workspace_path}",
+    )
 
 
 @app.command()
@@ -156,15 +189,20 @@ def rejects(
 
 
 @app.command()
-def customer(key: Annotated[str, typer.Argument(help="segmint id, source id, email or phone.")],
-             as_json: JsonOption = False) -> None:
+def customer(
+    key: Annotated[str, typer.Argument(help="segmint id, source id, email or phone.")],
+    as_json: JsonOption = False,
+) -> None:
     """One customer's profile, found by any identifier."""
     with open_workspace() as ws:
         found = ws.find_customer(key)
     if found is None:
         raise ConfigError(f"no customer matches '{key}'")
-    print_records([{"field": k, "value": v} for k, v in found.items()], as_json=as_json,
-                  title=found["customer_id"])
+    print_records(
+        [{"field": k, "value": v} for k, v in found.items()],
+        as_json=as_json,
+        title=found["customer_id"],
+    )
 
 
 @app.command()
@@ -172,8 +210,14 @@ def formats(as_json: JsonOption = False) -> None:
     """The file formats segmint reads and the columns that identify each."""
     from segmint.importers import FORMATS
 
-    records = [{"format": f.name, "description": f.description,
-                "identifying_columns": ", ".join(f.signature)} for f in FORMATS]
+    records = [
+        {
+            "format": f.name,
+            "description": f.description,
+            "identifying_columns": ", ".join(f.signature),
+        }
+        for f in FORMATS
+    ]
     print_records(records, as_json=as_json, title="Formats")
 
 
@@ -191,8 +235,11 @@ def settings_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from segmint.settings import DEFAULTS
 
     merged = {**DEFAULTS, **values}
-    print_records([{"setting": k, "value": v} for k, v in sorted(merged.items())],
-                  as_json=as_json, title="Settings")
+    print_records(
+        [{"setting": k, "value": v} for k, v in sorted(merged.items())],
+        as_json=as_json,
+        title="Settings",
+    )
 
 
 @settings_app.command("set")
@@ -223,10 +270,18 @@ def demo(
     if as_json:
         print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=True)
         return
-    print_records([_result_record(r) for r in results], as_json=False, title="Imports",
-                  columns=IMPORT_COLUMNS, transpose=True)
-    print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=False,
-                  title=f"Workspace {State.workspace_path}")
+    print_records(
+        [_result_record(r) for r in results],
+        as_json=False,
+        title="Imports",
+        columns=IMPORT_COLUMNS,
+        transpose=True,
+    )
+    print_records(
+        [{"metric": k, "value": v} for k, v in values.items()],
+        as_json=False,
+        title=f"Workspace {State.workspace_path}",
+    )
 
 
 def main() -> None:

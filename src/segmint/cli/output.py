@@ -33,8 +33,9 @@ def _plain(value: Any) -> Any:
 
 
 def records_json(records: Sequence[dict[str, Any]]) -> str:
-    return json.dumps([{k: _plain(v) for k, v in r.items()} for r in records], indent=2,
-                      default=str)
+    return json.dumps(
+        [{k: _plain(v) for k, v in r.items()} for r in records], indent=2, default=str
+    )
 
 
 def _cell(value: Any) -> str:
@@ -50,8 +51,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def print_records(records: Sequence[dict[str, Any]], *, as_json: bool, title: str | None = None,
-                  columns: Sequence[str] | None = None, transpose: bool = False) -> None:
+def print_records(
+    records: Sequence[dict[str, Any]],
+    *,
+    as_json: bool,
+    title: str | None = None,
+    columns: Sequence[str] | None = None,
+    transpose: bool = False,
+) -> None:
     """Print records as a table, or as a JSON list of records with ``as_json``.
 
     ``transpose`` shows one column per record, for a few records with many fields.
@@ -64,7 +71,10 @@ def print_records(records: Sequence[dict[str, Any]], *, as_json: bool, title: st
     names = list(columns or (records[0].keys() if records else []))
     if transpose and records:
         headers = [str(r.get(names[0])) for r in records]
-        rows = [{"": n, **{h: r.get(n) for h, r in zip(headers, records)}} for n in names[1:]]
+        rows = [
+            {"": n, **{h: r.get(n) for h, r in zip(headers, records, strict=True)}}
+            for n in names[1:]
+        ]
         records, names = rows, ["", *headers]
     table = Table(title=title, title_justify="left")
     for name in names:

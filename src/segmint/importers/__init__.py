@@ -6,22 +6,32 @@ from pathlib import Path
 
 from segmint.errors import UnknownFormatError
 from segmint.importers.base import Importer, ImportOptions
+from segmint.importers.events import EventsImporter
+from segmint.importers.mapped import MappedImporter
 from segmint.importers.shopify_customers import ShopifyCustomersImporter
 from segmint.importers.shopify_orders import ShopifyOrdersImporter
+from segmint.importers.shopify_products import ShopifyProductsImporter
+from segmint.importers.uci import OnlineRetailIIImporter, OnlineRetailImporter
 
 #: Built-in formats, most specific first.
 FORMATS: list[Importer] = [
     ShopifyOrdersImporter(),
     ShopifyCustomersImporter(),
+    ShopifyProductsImporter(),
+    OnlineRetailImporter(),
+    OnlineRetailIIImporter(),
+    EventsImporter(),  # last: its signature (event, time, one identifier) is the loosest
 ]
 
 
 def format_names() -> list[str]:
-    return [f.name for f in FORMATS]
+    return [f.name for f in FORMATS] + [MappedImporter.name]
 
 
 def detect_format(path: Path, header: list[str], options: ImportOptions) -> Importer:
     """The importer for a file: ``--format`` or a mapping if given, else from its header."""
+    if options.mapping is not None:
+        return MappedImporter(options.mapping)
     if options.format:
         for importer in FORMATS:
             if importer.name == options.format:

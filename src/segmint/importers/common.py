@@ -31,13 +31,15 @@ def drop_exact_duplicates(store: Store, table: pa.Table) -> tuple[pa.Table, list
         return table, []
     rejects = [
         Reject(row, None, None, f"exact duplicate (of row {original})")
-        for row, original in zip(dups[ROW].to_pylist(), dups["_original"].to_pylist())
+        for row, original in zip(dups[ROW].to_pylist(), dups["_original"].to_pylist(), strict=True)
     ]
     keep = pc.invert(pc.is_in(table[ROW], value_set=dups[ROW].combine_chunks()))
     return table.filter(keep), rejects
 
 
-def learn_currency(ctx: ImportContext, seen: Iterable[str | None], default: str | None = None) -> str:
+def learn_currency(
+    ctx: ImportContext, seen: Iterable[str | None], default: str | None = None
+) -> str:
     """The workspace currency: set, given, or the most common one in this file."""
     if ctx.currency:
         return ctx.currency
@@ -118,14 +120,22 @@ def rejects_for_groups(
     causes = {
         key: (first, column, raw, reason)
         for key, first, column, raw, reason in zip(
-            *(groups[c].to_pylist() for c in (group_column, "first_row", "column", "raw", "reason"))
+            *(
+                groups[c].to_pylist()
+                for c in (group_column, "first_row", "column", "raw", "reason")
+            ),
+            strict=False,
         )
     }
     out = []
-    for key, row in zip(rows[group_column].to_pylist(), rows[ROW].to_pylist()):
+    for key, row in zip(rows[group_column].to_pylist(), rows[ROW].to_pylist(), strict=True):
         first, column, raw, reason = causes[key]
         if row == first:
             out.append(Reject(row, column, raw, reason))
         else:
-            out.append(Reject(row, None, None, f"part of a rejected {label} ({label} {key}, see row {first})"))
+            out.append(
+                Reject(
+                    row, None, None, f"part of a rejected {label} ({label} {key}, see row {first})"
+                )
+            )
     return out

@@ -31,10 +31,18 @@ class ShopifyCustomersImporter(Importer):
     description = "Shopify customers export CSV (current or legacy header)"
     signature = ("First Name", "Last Name", "Email", "Total Spent", "Total Orders", "Tags")
     optional = (
-        "Customer ID", "Accepts Email Marketing", "Default Address Company",
-        "Default Address Address1", "Default Address City", "Default Address Province Code",
-        "Default Address Country Code", "Default Address Zip", "Default Address Phone", "Phone",
-        "Accepts SMS Marketing", "Note",
+        "Customer ID",
+        "Accepts Email Marketing",
+        "Default Address Company",
+        "Default Address Address1",
+        "Default Address City",
+        "Default Address Province Code",
+        "Default Address Country Code",
+        "Default Address Zip",
+        "Default Address Phone",
+        "Phone",
+        "Accepts SMS Marketing",
+        "Note",
     )
     aliases = {
         "Accepts Email Marketing": ("Accepts Marketing",),
@@ -73,39 +81,43 @@ def _unlinked_rejects(unlinked: ir.Table) -> list[Reject]:
     rows = unlinked.select(ROW, "email").to_pyarrow()
     return [
         Reject(row, "Email", email, "no Customer ID, Email or Phone: nobody to link it to")
-        for row, email in zip(rows[ROW].to_pylist(), rows["email"].to_pylist())
+        for row, email in zip(rows[ROW].to_pylist(), rows["email"].to_pylist(), strict=True)
     ]
 
 
 def _typed(cells: Cells, max_amount: float) -> pa.Table:
     notes = cells.text("Note")
     attributes = [_note_attributes(n) for n in notes.to_pylist()]
-    return pa.table({
-        ROW: cells.table[ROW],
-        "shopify_id": cells.text("Customer ID"),
-        "first_name": cells.text("First Name"),
-        "last_name": cells.text("Last Name"),
-        "email": cells.text("Email"),
-        "accepts_email": cells.boolean("Accepts Email Marketing"),
-        "accepts_sms": cells.boolean("Accepts SMS Marketing"),
-        "company": cells.text("Default Address Company"),
-        "address1": cells.text("Default Address Address1"),
-        "city": cells.text("Default Address City"),
-        "region": cells.text("Default Address Province Code"),
-        "country": pc.utf8_upper(cells.text("Default Address Country Code")),
-        "zip": cells.text("Default Address Zip"),
-        "phone": cells.text("Phone"),
-        "address_phone": cells.text("Default Address Phone"),
-        "total_spent": cells.decimal("Total Spent", minimum=0, maximum=max_amount * 1000,
-                                     what="total spent"),
-        "total_orders": cells.integer("Total Orders", minimum=0, what="order count"),
-        "note": notes,
-        "tags": cells.text("Tags"),
-        "attributes": pa.array([json.dumps(a, sort_keys=True) if a else None
-                                for a in attributes], pa.string()),
-        "gender": pa.array([_gender(a.get("gender")) for a in attributes], pa.string()),
-        "birth_year": pa.array([_year(a.get("birth_year")) for a in attributes], pa.int32()),
-    })
+    return pa.table(
+        {
+            ROW: cells.table[ROW],
+            "shopify_id": cells.text("Customer ID"),
+            "first_name": cells.text("First Name"),
+            "last_name": cells.text("Last Name"),
+            "email": cells.text("Email"),
+            "accepts_email": cells.boolean("Accepts Email Marketing"),
+            "accepts_sms": cells.boolean("Accepts SMS Marketing"),
+            "company": cells.text("Default Address Company"),
+            "address1": cells.text("Default Address Address1"),
+            "city": cells.text("Default Address City"),
+            "region": cells.text("Default Address Province Code"),
+            "country": pc.utf8_upper(cells.text("Default Address Country Code")),
+            "zip": cells.text("Default Address Zip"),
+            "phone": cells.text("Phone"),
+            "address_phone": cells.text("Default Address Phone"),
+            "total_spent": cells.decimal(
+                "Total Spent", minimum=0, maximum=max_amount * 1000, what="total spent"
+            ),
+            "total_orders": cells.integer("Total Orders", minimum=0, what="order count"),
+            "note": notes,
+            "tags": cells.text("Tags"),
+            "attributes": pa.array(
+                [json.dumps(a, sort_keys=True) if a else None for a in attributes], pa.string()
+            ),
+            "gender": pa.array([_gender(a.get("gender")) for a in attributes], pa.string()),
+            "birth_year": pa.array([_year(a.get("birth_year")) for a in attributes], pa.int32()),
+        }
+    )
 
 
 def _note_attributes(note: str | None) -> dict[str, str]:
@@ -148,12 +160,15 @@ def _keyed(rows: ir.Table, ctx: ImportContext) -> ir.Table:
 
 def _links(records: ir.Table) -> ir.Table:
     parts = [
-        records.select("record_key", identity=records.shopify_identity,
-                       kind=ibis.literal("shopify")),
-        records.select("record_key", identity="email:" + records.email_norm,
-                       kind=ibis.literal("email")),
-        records.select("record_key", identity="phone:" + records.phone_norm,
-                       kind=ibis.literal("phone")),
+        records.select(
+            "record_key", identity=records.shopify_identity, kind=ibis.literal("shopify")
+        ),
+        records.select(
+            "record_key", identity="email:" + records.email_norm, kind=ibis.literal("email")
+        ),
+        records.select(
+            "record_key", identity="phone:" + records.phone_norm, kind=ibis.literal("phone")
+        ),
     ]
     return parts[0].union(parts[1]).union(parts[2])
 

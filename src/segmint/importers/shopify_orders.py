@@ -32,28 +32,83 @@ from segmint.readers.base import ROW, Reject
 
 #: Order-level columns: the first non-blank value of an order's rows is the order's value.
 ORDER_FIELDS = (
-    "order_key", "email", "phone", "financial_status", "fulfillment_status",
-    "accepts_marketing", "currency", "subtotal", "shipping", "taxes", "total",
-    "discount_code", "discount_amount", "billing_name", "billing_company", "billing_address1",
-    "billing_city", "billing_zip", "billing_province", "billing_country", "billing_phone",
-    "shipping_city", "shipping_zip", "shipping_province", "shipping_country",
-    "cancelled_at", "refunded_amount", "tags", "source",
+    "order_key",
+    "email",
+    "phone",
+    "financial_status",
+    "fulfillment_status",
+    "accepts_marketing",
+    "currency",
+    "subtotal",
+    "shipping",
+    "taxes",
+    "total",
+    "discount_code",
+    "discount_amount",
+    "billing_name",
+    "billing_company",
+    "billing_address1",
+    "billing_city",
+    "billing_zip",
+    "billing_province",
+    "billing_country",
+    "billing_phone",
+    "shipping_city",
+    "shipping_zip",
+    "shipping_province",
+    "shipping_country",
+    "cancelled_at",
+    "refunded_amount",
+    "tags",
+    "source",
 )
 
 
 class ShopifyOrdersImporter(Importer):
     name = "shopify-orders"
     description = "Shopify orders export CSV (one row per line item)"
-    signature = ("Name", "Email", "Financial Status", "Created at", "Lineitem quantity",
-                 "Lineitem name", "Lineitem price", "Total")
+    signature = (
+        "Name",
+        "Email",
+        "Financial Status",
+        "Created at",
+        "Lineitem quantity",
+        "Lineitem name",
+        "Lineitem price",
+        "Total",
+    )
     optional = (
-        "Fulfillment Status", "Accepts Marketing", "Currency", "Subtotal", "Shipping", "Taxes",
-        "Discount Code", "Discount Amount", "Lineitem compare at price", "Lineitem sku",
-        "Lineitem fulfillment status", "Billing Name", "Billing Company", "Billing Address1",
-        "Billing City", "Billing Zip", "Billing Province", "Billing Country", "Billing Phone",
-        "Shipping City", "Shipping Zip", "Shipping Province", "Shipping Country",
-        "Cancelled at", "Refunded Amount", "Vendor", "Id", "Tags", "Source",
-        "Lineitem discount", "Phone",
+        "Fulfillment Status",
+        "Accepts Marketing",
+        "Currency",
+        "Subtotal",
+        "Shipping",
+        "Taxes",
+        "Discount Code",
+        "Discount Amount",
+        "Lineitem compare at price",
+        "Lineitem sku",
+        "Lineitem fulfillment status",
+        "Billing Name",
+        "Billing Company",
+        "Billing Address1",
+        "Billing City",
+        "Billing Zip",
+        "Billing Province",
+        "Billing Country",
+        "Billing Phone",
+        "Shipping City",
+        "Shipping Zip",
+        "Shipping Province",
+        "Shipping Country",
+        "Cancelled at",
+        "Refunded Amount",
+        "Vendor",
+        "Id",
+        "Tags",
+        "Source",
+        "Lineitem discount",
+        "Phone",
     )
 
     def build(self, raw: RawTable, ctx: ImportContext) -> Batch:
@@ -73,7 +128,8 @@ class ShopifyOrdersImporter(Importer):
             rejects += rejects_for_groups(
                 bad.select("name", "first_row", "column", "raw", "reason").to_pyarrow(),
                 staged.semi_join(bad, "name").select("name", ROW).order_by(ROW).to_pyarrow(),
-                "name", "order",
+                "name",
+                "order",
             )
             orders = ctx.store.stage("_shopify_good", orders.filter(orders.reason.isnull()))
         rows = staged.semi_join(orders, "name")
@@ -116,8 +172,9 @@ class ShopifyOrdersImporter(Importer):
             "total": cells.decimal("Total", **amount),
             "discount_code": cells.text("Discount Code"),
             "discount_amount": cells.decimal("Discount Amount", **amount),
-            "quantity": cells.integer("Lineitem quantity", minimum=0, maximum=max_quantity,
-                                      what="line quantity"),
+            "quantity": cells.integer(
+                "Lineitem quantity", minimum=0, maximum=max_quantity, what="line quantity"
+            ),
             "product_name": cells.text("Lineitem name"),
             "unit_price": cells.decimal("Lineitem price", scale=4, **amount),
             "compare_at_price": cells.decimal("Lineitem compare at price", scale=4, **amount),
@@ -146,14 +203,19 @@ def _cascade_bad_rows(typed: pa.Table, rejects: list[Reject]) -> tuple[pa.Table,
     is_bad = pc.is_in(typed[ROW], value_set=pa.array(sorted(bad_rows), pa.int64()))
     bad_names = pc.unique(pc.filter(typed["name"], is_bad)).drop_null()
     first_bad: dict[str, int] = {}
-    for name, row in zip(pc.filter(typed["name"], is_bad).to_pylist(),
-                         pc.filter(typed[ROW], is_bad).to_pylist()):
+    for name, row in zip(
+        pc.filter(typed["name"], is_bad).to_pylist(),
+        pc.filter(typed[ROW], is_bad).to_pylist(),
+        strict=True,
+    ):
         first_bad.setdefault(name, row)
     in_bad_order = pc.fill_null(pc.is_in(typed["name"], value_set=bad_names), False)
     followers = typed.filter(pc.and_(in_bad_order, pc.invert(is_bad)))
     cascade = [
-        Reject(row, None, None, f"part of a rejected order (order {name}, see row {first_bad[name]})")
-        for name, row in zip(followers["name"].to_pylist(), followers[ROW].to_pylist())
+        Reject(
+            row, None, None, f"part of a rejected order (order {name}, see row {first_bad[name]})"
+        )
+        for name, row in zip(followers["name"].to_pylist(), followers[ROW].to_pylist(), strict=True)
     ]
     return typed.filter(pc.invert(pc.or_(is_bad, in_bad_order))), cascade
 
@@ -176,25 +238,44 @@ def _orders(rows: ir.Table, ctx: ImportContext) -> ir.Table:
         email_norm=normalize_email(orders.email),
         phone_norm=normalize_phone(
             ibis.coalesce(orders.phone, orders.billing_phone),
-            ibis.coalesce(orders.billing_country, orders.shipping_country,
-                          ibis.literal(ctx.settings["default_phone_country"])),
+            ibis.coalesce(
+                orders.billing_country,
+                orders.shipping_country,
+                ibis.literal(ctx.settings["default_phone_country"]),
+            ),
         ),
     )
     checks = [
-        (orders.total.isnull(), "Total", orders.total.cast("string"),
-         "the order's first row has no Total (order-level fields missing)"),
-        (currency_problem(currency, ctx).notnull(), "Currency", currency,
-         currency_problem(currency, ctx)),
-        (orders.refunded_amount.fill_null(0) > orders.total, "Refunded Amount",
-         orders.refunded_amount.cast("string"), "refunded amount exceeds the order Total"),
-        (orders.email_norm.isnull() & orders.phone_norm.isnull(), "Email", orders.email,
-         "no usable Email or Phone: the order cannot be linked to a customer"),
+        (
+            orders.total.isnull(),
+            "Total",
+            orders.total.cast("string"),
+            "the order's first row has no Total (order-level fields missing)",
+        ),
+        (
+            currency_problem(currency, ctx).notnull(),
+            "Currency",
+            currency,
+            currency_problem(currency, ctx),
+        ),
+        (
+            orders.refunded_amount.fill_null(0) > orders.total,
+            "Refunded Amount",
+            orders.refunded_amount.cast("string"),
+            "refunded amount exceeds the order Total",
+        ),
+        (
+            orders.email_norm.isnull() & orders.phone_norm.isnull(),
+            "Email",
+            orders.email,
+            "no usable Email or Phone: the order cannot be linked to a customer",
+        ),
     ]
     return orders.mutate(
-        reason=ibis.cases(*[(cond, reason) for cond, _, _, reason in checks],
-                          else_=ibis.null("string")),
-        column=ibis.cases(*[(cond, col) for cond, col, _, _ in checks],
-                          else_=ibis.null("string")),
+        reason=ibis.cases(
+            *[(cond, reason) for cond, _, _, reason in checks], else_=ibis.null("string")
+        ),
+        column=ibis.cases(*[(cond, col) for cond, col, _, _ in checks], else_=ibis.null("string")),
         raw=ibis.cases(*[(cond, raw) for cond, _, raw, _ in checks], else_=ibis.null("string")),
     )
 
@@ -279,7 +360,8 @@ def _refunds(orders: ir.Table) -> ir.Table:
     """A refund per counted order with ``Refunded Amount``; the export gives no refund date,
     so it is dated at the order (see docs/data-model.md)."""
     refunded = orders.filter(
-        (orders.refunded_amount > 0) & orders.cancelled_at.isnull()
+        (orders.refunded_amount > 0)
+        & orders.cancelled_at.isnull()
         & (orders.financial_status.fill_null("") != "voided")
     )
     share = ibis.ifelse(refunded.total > 0, refunded.subtotal / refunded.total, 0)
@@ -298,10 +380,12 @@ def _refunds(orders: ir.Table) -> ir.Table:
 
 def _links(orders: ir.Table) -> ir.Table:
     key = _record_key(orders)
-    email = orders.select(record_key=key, identity="email:" + orders.email_norm,
-                          kind=ibis.literal("email"))
-    phone = orders.select(record_key=key, identity="phone:" + orders.phone_norm,
-                          kind=ibis.literal("phone"))
+    email = orders.select(
+        record_key=key, identity="email:" + orders.email_norm, kind=ibis.literal("email")
+    )
+    phone = orders.select(
+        record_key=key, identity="phone:" + orders.phone_norm, kind=ibis.literal("phone")
+    )
     return email.union(phone)
 
 
@@ -315,8 +399,11 @@ def _profiles(orders: ir.Table) -> ir.Table:
         email=orders.email_norm,
         phone=orders.phone_norm,
         first_name=first,
-        last_name=ibis.ifelse(name.length() > first.length(),
-                              name.substr(first.length() + 1).strip(), ibis.null("string")),
+        last_name=ibis.ifelse(
+            name.length() > first.length(),
+            name.substr(first.length() + 1).strip(),
+            ibis.null("string"),
+        ),
         company=orders.billing_company,
         address1=orders.billing_address1,
         city=ibis.coalesce(orders.billing_city, orders.shipping_city),

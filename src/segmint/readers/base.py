@@ -35,6 +35,9 @@ class RawTable:
 
 def text_columns(names: list[str], columns: list[list[str | None]], rows: list[int]) -> pa.Table:
     """Build an all-string Arrow table with a ``_row`` column."""
-    arrays = {name: pa.array(values, type=pa.string()) for name, values in zip(names, columns)}
+    arrays = {
+        name: pa.array(values, type=pa.string())
+        for name, values in zip(names, columns, strict=True)
+    }
     arrays[ROW] = pa.array(rows, type=pa.int64())
     return pa.table(arrays)

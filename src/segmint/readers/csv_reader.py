@@ -67,7 +67,9 @@ class _Prefixed(io.RawIOBase):
         return len(chunk)
 
 
-def _records(lines: Iterator[str], delimiter: str | None) -> Iterator[tuple[int, int, list[str] | str]]:
+def _records(
+    lines: Iterator[str], delimiter: str | None
+) -> Iterator[tuple[int, int, list[str] | str]]:
     """Yield (first line, last line, fields or an error message) for every record."""
     if delimiter is None:
         for number, line in enumerate(lines, start=1):
@@ -86,7 +88,9 @@ def _records(lines: Iterator[str], delimiter: str | None) -> Iterator[tuple[int,
         yield start, last, fields
 
 
-def peek_csv_header(path: Path, *, delimiter: str | None = ",", encoding: str = "utf-8") -> list[str]:
+def peek_csv_header(
+    path: Path, *, delimiter: str | None = ",", encoding: str = "utf-8"
+) -> list[str]:
     """The first record of a CSV file, stripped."""
     with _open_binary(path) as raw:
         for _, _, fields in _records(_text_lines(raw, encoding, set()), delimiter):
@@ -176,7 +180,9 @@ def _collect(
     return chunks, [names[i] for i in keep]
 
 
-def _chunk(rows: list[list[str]], numbers: list[int], keep: list[int], names: list[str]) -> pa.Table:
+def _chunk(
+    rows: list[list[str]], numbers: list[int], keep: list[int], names: list[str]
+) -> pa.Table:
     columns = [[row[i] for row in rows] for i in keep]
     return text_columns([names[i] for i in keep], columns, numbers)
 
@@ -195,7 +201,9 @@ def _width_reject(start: int, end: int, fields: list[str], width: int) -> Reject
     return Reject(start, None, None, reason)
 
 
-def _encoding_reject(start: int, fields: list[str], names: list[str] | None, encoding: str) -> Reject:
+def _encoding_reject(
+    start: int, fields: list[str], names: list[str] | None, encoding: str
+) -> Reject:
     bad = next((i for i, f in enumerate(fields) if "\ufffd" in f), None)
     column = names[bad] if names and bad is not None and bad < len(names) else None
     raw = fields[bad] if bad is not None else None
