@@ -141,7 +141,7 @@ class ShopifyOrdersImporter(Importer):
             profiles=_profiles(orders),
             orders=_canonical_orders(orders, ctx),
             order_lines=_lines(rows, orders, ctx),
-            refunds=_refunds(orders),
+            refunds=_refunds(orders, ctx),
         )
 
     def _typed(self, cells: Cells, ctx: ImportContext, zone: str) -> pa.Table:
@@ -356,9 +356,9 @@ def _lines(rows: ir.Table, orders: ir.Table, ctx: ImportContext) -> ir.Table:
     )
 
 
-def _refunds(orders: ir.Table) -> ir.Table:
-    """A refund per counted order with ``Refunded Amount``; the export gives no refund date,
-    so it is dated at the order (see docs/data-model.md)."""
+def _refunds(orders: ir.Table, ctx: ImportContext) -> ir.Table:
+    """A refund per counted order with ``Refunded Amount``, in the workspace currency; the
+    export gives no refund date, so it is dated at the order (see docs/data-model.md)."""
     refunded = orders.filter(
         (orders.refunded_amount > 0)
         & orders.cancelled_at.isnull()
@@ -366,14 +366,15 @@ def _refunds(orders: ir.Table) -> ir.Table:
     )
     share = ibis.ifelse(refunded.total > 0, refunded.subtotal / refunded.total, 0)
     product = ibis.least(refunded.refunded_amount * share, refunded.subtotal.fill_null(0))
+    rate = fx_rate(refunded.currency, ctx)
     return refunded.select(
         refund_id="refund:" + _order_id(refunded),
         order_id=_order_id(refunded),
         record_key=_record_key(refunded),
         refunded_at=refunded.placed_at,
         refunded_date=refunded.placed_date,
-        amount=money(refunded.refunded_amount),
-        product_amount=money(product),
+        amount=money(refunded.refunded_amount * rate),
+        product_amount=money(product * rate),
         source=ibis.literal("shopify"),
     )
 

@@ -14,6 +14,7 @@ from typing import IO
 import pyarrow as pa
 
 from segmint.errors import InputFileError
+from segmint.readers.arrow_csv import read_clean_csv
 from segmint.readers.base import RawTable, Reject, text_columns
 
 CHUNK_ROWS = 200_000
@@ -114,6 +115,12 @@ def read_csv(
         codecs.lookup(encoding)
     except LookupError:
         raise InputFileError(f"unknown encoding '{encoding}'") from None
+    if header and delimiter is not None and _is_utf8(encoding) and not _is_utf16(path):
+        names = peek_csv_header(path, delimiter=delimiter, encoding=encoding)
+        table = read_clean_csv(path, names, wanted, delimiter)
+        if table is not None:
+            kept = [n for n in names if wanted is None or n in wanted]
+            return RawTable(file=path.name, header=kept, table=table)
     bad_lines: set[int] = set()
     rejects: list[Reject] = []
     with _open_binary(path) as raw:
@@ -122,6 +129,15 @@ def read_csv(
         chunks, names = _collect(path.name, records, names, wanted, bad_lines, rejects, encoding)
     table = pa.concat_tables(chunks) if chunks else text_columns(names, [[] for _ in names], [])
     return RawTable(file=path.name, header=names, table=table, rejects=rejects)
+
+
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def _is_utf16(path: Path) -> bool:
+    with _open_binary(path) as raw:
+        return raw.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _header(path: Path, records: Iterator[tuple[int, int, list[str] | str]]) -> list[str]:
