@@ -85,14 +85,16 @@ def build_orders_file(target: Path, rows: int, work: Path) -> int:
 
 def measure(script: str, csv_path: Path, workspace: Path) -> dict:
     """Run ``script`` in a fresh interpreter; wall time and its peak RSS."""
+    workspace.unlink(missing_ok=True)
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", script + PEAK, str(csv_path), str(workspace)],
-        check=True,
         capture_output=True,
         text=True,
     )
     seconds = time.perf_counter() - start
+    if done.returncode:
+        sys.exit(f"Error: the benchmark run failed:\n{done.stderr}")
     rows, peak_kib = (int(v) for v in done.stdout.split()[-2:])
     return {"rows": rows, "seconds": seconds, "peak_mib": peak_kib / 1024}
 

@@ -98,22 +98,21 @@ def import_file(
     raw = importer.read(path, options, header)
     started = utcnow()
     try:
+        # Validation only stages scratch tables, so it runs before the transaction: DuckDB
+        # keeps every Arrow table scanned inside a transaction alive until it ends.
+        ctx = ImportContext(
+            store, Settings(store.settings()), path, store.next_id("imports", "import_id"), options
+        )
+        step("validating")
+        rows_read = raw.rows_read
+        batch = importer.build(raw, ctx)
+        batch.rejects = sorted(raw.rejects + batch.rejects, key=lambda r: r.row or 0)
+        result = ImportResult(
+            file=path.name, format=importer.name, checksum=checksum, import_id=ctx.import_id
+        )
         with store.transaction():
-            ctx = ImportContext(
-                store,
-                Settings(store.settings()),
-                path,
-                store.next_id("imports", "import_id"),
-                options,
-            )
-            step("validating")
-            batch = importer.build(raw, ctx)
-            batch.rejects = sorted(raw.rejects + batch.rejects, key=lambda r: r.row or 0)
-            result = ImportResult(
-                file=path.name, format=importer.name, checksum=checksum, import_id=ctx.import_id
-            )
             apply_batch(store, batch, ctx, result, step)
-            _account(result, raw.rows_read, batch)
+            _account(result, rows_read, batch)
             _record(store, result, raw.file, batch.rejects, started)
             for key, value in ctx.setting_updates.items():
                 store.set_setting(key, value)

@@ -8,6 +8,7 @@ sqlglot from the fixed identifiers in :mod:`segmint.schema`, never from user inp
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,15 @@ from segmint.schema import KEYS, SCHEMA_VERSION, TABLES
 UPGRADES: dict[int, Any] = {}
 
 
+#: DuckDB's memory budget; beyond it, large intermediate results spill to a temp folder.
+#: ``SEGMINT_MEMORY_LIMIT`` overrides it (any DuckDB size, e.g. ``4GB``).
+DEFAULT_MEMORY_LIMIT = "512MB"
+
+
+def duckdb_config() -> dict[str, str]:
+    return {"memory_limit": os.environ.get("SEGMINT_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)}
+
+
 def utcnow() -> datetime:
     """The current time as a naive UTC timestamp (how the workspace stores time)."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -37,7 +47,7 @@ class Store:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         try:
-            self.con = ibis.duckdb.connect(str(self.path))
+            self.con = ibis.duckdb.connect(str(self.path), **duckdb_config())
         except Exception as exc:  # duckdb raises IOException and friends
             raise WorkspaceError(f"cannot open workspace {self.path}: {exc}") from None
         self._in_transaction = False
@@ -110,7 +120,23 @@ class Store:
 
     def stage(self, name: str, data: pa.Table | ibis.Table) -> ibis.Table:
         """Materialize a batch as a temporary table and return it as an Ibis table."""
+        if isinstance(data, pa.Table):
+            with self.arrow(f"_arrow_{name}", data) as view:
+                return self.con.create_table(name, view, temp=True, overwrite=True)
         return self.con.create_table(name, data, temp=True, overwrite=True)
+
+    @contextmanager
+    def arrow(self, name: str, data: pa.Table) -> Iterator[ibis.Table]:
+        """An Arrow table as a view DuckDB scans in place, for the duration of the block.
+
+        Unlike ``ibis.memtable``, whose registration lasts as long as the connection, the
+        view is dropped on exit, so the Arrow memory is freed as soon as Python lets go.
+        """
+        self.con.con.register(name, data)
+        try:
+            yield self.con.table(name)
+        finally:
+            self.con.con.unregister(name)
 
     def delete_where_key_in(self, table: str, key: str, keys_table: str) -> None:
         """Delete rows of ``table`` whose ``key`` appears in the staged ``keys_table``."""
@@ -160,9 +186,11 @@ class Store:
 
     def insert(self, table: str, batch: ibis.Table | pa.Table) -> None:
         """Append rows, cast to the canonical schema, columns in canonical order."""
-        schema = TABLES[table]
         if isinstance(batch, pa.Table):
-            batch = ibis.memtable(batch)
+            with self.arrow(f"_arrow_insert_{table}", batch) as view:
+                self.insert(table, view)
+            return
+        schema = TABLES[table]
         batch = batch.select(
             [
                 batch[c].cast(t).name(c) if c in batch.columns else ibis.null(t).name(c)

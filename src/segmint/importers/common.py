@@ -19,14 +19,29 @@ from segmint.timezones import most_common_offset
 
 
 def drop_exact_duplicates(store: Store, table: pa.Table) -> tuple[pa.Table, list[Reject]]:
-    """Reject rows identical in every column to an earlier row, naming that row."""
+    """Reject rows identical in every column to an earlier row, naming that row.
+
+    Rows are first bucketed by a hash of all their cells (DuckDB scans the Arrow table in
+    place); only rows in a bucket shared with another row are compared cell by cell.
+    """
     data_columns = [c for c in table.column_names if not c.startswith("_")]
-    staged = store.stage("_raw_rows", table)
-    window = ibis.window(group_by=[staged[c] for c in data_columns], order_by=staged[ROW])
-    ranked = staged.mutate(
-        _copy=ibis.row_number().over(window), _original=staged[ROW].min().over(window)
-    )
-    dups = ranked.filter(ranked._copy > 0).select(ROW, "_original").order_by(ROW).to_pyarrow()
+    if not data_columns or table.num_rows < 2:
+        return table, []
+    with store.arrow("_dedup_rows", table) as rows:
+        hashed = rows.select(ROW, _hash=ibis.struct({c: rows[c] for c in data_columns}).hash())
+        counts = hashed.group_by("_hash").aggregate(_n=ibis._.count())
+        shared = counts.filter(counts._n > 1)
+        candidates = hashed.semi_join(shared, "_hash").select(ROW).to_pyarrow()
+    if candidates.num_rows == 0:
+        return table, []
+    suspects = table.filter(pc.is_in(table[ROW], value_set=candidates[ROW].combine_chunks()))
+    with store.arrow("_dedup_suspects", suspects) as staged:
+        window = ibis.window(group_by=[staged[c] for c in data_columns], order_by=staged[ROW])
+        ranked = staged.mutate(
+            _copy=ibis.row_number().over(window), _original=staged[ROW].min().over(window)
+        )
+        dups = ranked.filter(ranked._copy > 0).select(ROW, "_original").order_by(ROW)
+        dups = dups.to_pyarrow()
     if dups.num_rows == 0:
         return table, []
     rejects = [

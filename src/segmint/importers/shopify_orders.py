@@ -112,16 +112,19 @@ class ShopifyOrdersImporter(Importer):
     )
 
     def build(self, raw: RawTable, ctx: ImportContext) -> Batch:
-        table, rejects = drop_exact_duplicates(ctx.store, raw.table)
+        table, rejects = drop_exact_duplicates(ctx.store, raw.take())
         duplicates = len(rejects)
         cells = Cells(table, self.column_map(raw.header))
         zone = learn_timezone(ctx, cells.raw("Created at").to_pylist()[:10_000])
         learn_currency(ctx, cells.text("Currency").to_pylist())
         typed = self._typed(cells, ctx, zone)
         rejects += cells.rejects()
-        typed, cascade = _cascade_bad_rows(typed, rejects)
+        del table, cells
+        keep, cascade = _cascade_bad_rows(typed, rejects)
         rejects += cascade
-        staged = ctx.store.stage("_shopify_rows", typed)
+        with ctx.store.arrow("_shopify_typed", typed.append_column("_keep", keep)) as rows:
+            staged = ctx.store.stage("_shopify_rows", rows.filter(rows._keep).drop("_keep"))
+        del typed, keep
         orders = ctx.store.stage("_shopify_orders", _orders(staged, ctx))
         bad = orders.filter(orders.reason.notnull())
         if bad.count().execute():
@@ -197,8 +200,9 @@ class ShopifyOrdersImporter(Importer):
         return pa.table(columns)
 
 
-def _cascade_bad_rows(typed: pa.Table, rejects: list[Reject]) -> tuple[pa.Table, list[Reject]]:
-    """Drop rejected rows, and with them every other row of the same order."""
+def _cascade_bad_rows(typed: pa.Table, rejects: list[Reject]) -> tuple[pa.Array, list[Reject]]:
+    """Rows to keep: not rejected, and in no order with a rejected row; and the rejects for
+    the other rows of those orders."""
     bad_rows = {r.row for r in rejects}
     is_bad = pc.is_in(typed[ROW], value_set=pa.array(sorted(bad_rows), pa.int64()))
     bad_names = pc.unique(pc.filter(typed["name"], is_bad)).drop_null()
@@ -210,14 +214,14 @@ def _cascade_bad_rows(typed: pa.Table, rejects: list[Reject]) -> tuple[pa.Table,
     ):
         first_bad.setdefault(name, row)
     in_bad_order = pc.fill_null(pc.is_in(typed["name"], value_set=bad_names), False)
-    followers = typed.filter(pc.and_(in_bad_order, pc.invert(is_bad)))
+    followers = typed.select(["name", ROW]).filter(pc.and_(in_bad_order, pc.invert(is_bad)))
     cascade = [
         Reject(
             row, None, None, f"part of a rejected order (order {name}, see row {first_bad[name]})"
         )
         for name, row in zip(followers["name"].to_pylist(), followers[ROW].to_pylist(), strict=True)
     ]
-    return typed.filter(pc.invert(pc.or_(is_bad, in_bad_order))), cascade
+    return pc.invert(pc.or_(is_bad, in_bad_order)), cascade
 
 
 def _first(t: ir.Table, column: str) -> ir.Value:

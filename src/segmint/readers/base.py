@@ -27,10 +27,17 @@ class RawTable:
     header: list[str]
     table: pa.Table
     rejects: list[Reject] = field(default_factory=list)
+    taken: int = 0
 
     @property
     def rows_read(self) -> int:
-        return self.table.num_rows + len(self.rejects)
+        return self.taken + self.table.num_rows + len(self.rejects)
+
+    def take(self) -> pa.Table:
+        """Hand the rows over (so their memory is freed once used); the counts stay."""
+        table, self.table = self.table, self.table.schema.empty_table()
+        self.taken += table.num_rows
+        return table
 
 
 def text_columns(names: list[str], columns: list[list[str | None]], rows: list[int]) -> pa.Table:
