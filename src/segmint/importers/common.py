@@ -94,7 +94,8 @@ def fx_rate(currency: ir.StringValue, ctx: ImportContext) -> ir.NumericValue:
     """Units of workspace currency per unit of ``currency`` (1 for the workspace's own)."""
     rates = {k.upper(): float(v) for k, v in (ctx.settings["fx_rates"] or {}).items()}
     branches = [(currency == code, rate) for code, rate in sorted(rates.items())]
-    return ibis.cases(*branches, else_=1.0) if branches else ibis.literal(1.0)
+    rate = ibis.cases(*branches, else_=1.0) if branches else ibis.literal(1.0)
+    return rate.cast("decimal(18, 8)")
 
 
 def channel_of(source: ir.StringValue, channel_map: dict[str, str]) -> ir.StringValue:

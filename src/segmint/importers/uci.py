@@ -29,7 +29,8 @@ without an exchange rate): no invoice is ever loaded in part.
 Spark-guide CSV copies), as ``12/1/2010 8:26`` (month first, with slashes) and as
 ``01-12-2010 08:26`` (day first, with dashes). The times carry no offset: they are local time
 in the workspace zone, which is set to ``Europe/London`` when the workspace has none yet.
-Prices are in GBP (or in the currency given with ``--currency``); ``CustomerID`` may read
+Prices are in the currency given with ``--currency``, else in the workspace currency, else
+in GBP (which then becomes the workspace currency); ``CustomerID`` may read
 ``17850.0`` and is cast to ``17850``.
 
 Stock codes that are not products get a ``line_kind`` from :data:`LINE_KINDS`. A normal
@@ -142,7 +143,8 @@ class _OnlineRetailBase(Importer):
         learn_timezone(ctx, [])
         if not ctx.settings["timezone"] and not ctx.setting_updates.get("timezone"):
             ctx.setting_updates["timezone"] = DEFAULT_ZONE
-        currency = (ctx.options.currency or DEFAULT_CURRENCY).strip().upper()
+        # The file has no currency: --currency, else the workspace's, else GBP.
+        currency = (ctx.options.currency or ctx.currency or DEFAULT_CURRENCY).strip().upper()
         learn_currency(ctx, [currency], default=DEFAULT_CURRENCY)
         typed = _typed(cells, ctx)
         row_rejects = cells.rejects()
@@ -296,7 +298,8 @@ def _with_amounts(rows: ir.Table, currency: str, ctx: ImportContext) -> ir.Table
     amount = rows.quantity * rows.unit_price
     price = rows.unit_price
     if currency != ctx.currency:
-        rate = fx_rate(ibis.literal(currency), ctx)
+        # An exact decimal rate, so that a line's amount is rounded once, in decimal.
+        rate = fx_rate(ibis.literal(currency), ctx).cast("decimal(18, 8)")
         amount, price = amount * rate, price * rate
     return rows.mutate(
         line_kind=rows.stock_code.substitute(LINE_KINDS, else_="product"),
