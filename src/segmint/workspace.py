@@ -103,7 +103,7 @@ class Workspace:
         while current not in seen:
             seen.add(current)
             nxt = merges.filter(merges.merged_id == current).surviving_id.max().execute()
-            if nxt is None:
+            if not isinstance(nxt, str):  # None, or NaN from an empty max
                 break
             current = nxt
         customers = self.store.table("customers")

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmint.importers.base import Batch, ImportContext, Importer
-from segmint.importers.common import drop_exact_duplicates, learn_currency, learn_timezone, money
+from segmint.importers.common import learn_currency, learn_timezone, money
 from segmint.normalize import namespaced, normalize_email, normalize_phone
 from segmint.parsing import ISO_FORMATS, Cells, Timestamps
 from segmint.readers import RawTable
@@ -147,16 +147,18 @@ class EventsImporter(Importer):
         return any(self._present(column, present) for column in IDENTITY_COLUMNS)
 
     def build(self, raw: RawTable, ctx: ImportContext) -> Batch:
-        table, rejects = drop_exact_duplicates(ctx.store, raw.table)
-        duplicates = len(rejects)
-        cells = Cells(table, self.column_map(raw.header))
+        # Identical rows are kept: they are distinct occurrences (docs/data-model.md,
+        # Duplicates), told apart by the occurrence counter in the event id.
+        rejects: list[Reject] = []
+        columns = self.column_map(raw.header)
+        cells = Cells(raw.table, columns)
         zone = learn_timezone(ctx, [])  # events are usually UTC: only --timezone sets it
         typed = _typed(cells, ctx, zone)
         rejects += cells.rejects()
         typed = typed.filter(pc.invert(cells.bad_rows()))
         staged = ctx.store.stage("_event_rows", typed)
         keyed = ctx.store.stage("_event_keyed", _keyed(staged, ctx))
-        rejects += _unlinked_rejects(keyed.filter(keyed.primary_identity.isnull()))
+        rejects += _unlinked_rejects(keyed.filter(keyed.primary_identity.isnull()), columns)
         rows = ctx.store.stage(
             "_event_linked", _with_event_ids(keyed.filter(keyed.primary_identity.notnull()))
         )
@@ -167,7 +169,6 @@ class EventsImporter(Importer):
         return Batch(
             rows_loaded=int(rows.count().execute()),
             rejects=sorted(rejects, key=lambda r: r.row or 0),
-            duplicate_rows=duplicates,
             links=_links(rows),
             profiles=_profiles(rows),
             events=_events(rows, ctx),
@@ -322,16 +323,20 @@ def _segmint_identities(rows: ir.Table, ctx: ImportContext) -> ir.Table:
     return found.select("segmint_id", "segmint_identity", "segmint_kind")
 
 
-def _unlinked_rejects(unlinked: ir.Table) -> list[Reject]:
-    rows = unlinked.select(ROW, "email", "customer_id", "unknown_segmint").order_by(ROW)
+def _unlinked_rejects(unlinked: ir.Table, columns: dict[str, str]) -> list[Reject]:
+    """Rejects for rows linked to nobody, naming the file's own identity column."""
+    rows = unlinked.select(ROW, *IDENTITY_COLUMNS, "unknown_segmint").order_by(ROW)
     data = rows.to_pyarrow()
-    columns = (data[c].to_pylist() for c in data.column_names)
+    values = (data[c].to_pylist() for c in data.column_names)
+    present = [c for c in IDENTITY_COLUMNS if c in columns]
     out = []
-    for row, email, customer_id, unknown in zip(*columns, strict=True):
+    for row, email, customer_id, phone, unknown in zip(*values, strict=True):
         if unknown:
-            out.append(Reject(row, "customer_id", customer_id, UNKNOWN_SEGMINT_ID))
-        else:
-            out.append(Reject(row, "email", email, NO_IDENTITY))
+            out.append(Reject(row, columns["customer_id"], customer_id, UNKNOWN_SEGMINT_ID))
+            continue
+        given = {"email": email, "customer_id": customer_id, "phone": phone}
+        field = next((c for c in present if given[c] is not None), present[0])
+        out.append(Reject(row, columns[field], given[field], NO_IDENTITY))
     return out
 
 

@@ -29,6 +29,13 @@ Rules:
 - **Customers**: each row is a customer record, linked by ``<namespace>:<customer_id>``,
   email and phone; its non-blank values replace what orders said (like the Shopify customers
   export). Exact duplicate rows are rejected.
+- ``status``: ``cancelled``/``canceled`` become ``cancelled`` and ``voided``/``void``/``failed``
+  become ``voided`` (kept, not counted); any other value (``completed``, ``processing``,
+  ``shipped``, ``refunded``...) is a placed order. ``refunded_amount`` becomes a refund
+  dated at the order; without it, a ``refunded`` status refunds the whole total.
+- A customer id of only zeros (``0``: a guest checkout in WooCommerce and BigCommerce
+  exports) is no customer id, so guests are linked by email or phone, never to each other.
+- Orders get ``source = 'mapped'``.
 - Amounts must be plain numbers from 0 to ``max_order_amount``, quantities whole numbers up
   to ``max_line_quantity``; a malformed cell rejects its row, naming the column.
 - Dates without an offset are local time in the workspace zone. ``category`` is accepted for
@@ -60,7 +67,7 @@ from segmint.importers.common import (
     split_list,
 )
 from segmint.normalize import namespaced, normalize_email, normalize_phone
-from segmint.parsing import ISO_FORMATS, Cells
+from segmint.parsing import ISO_FORMATS, Cells, Timestamps
 from segmint.readers import RawTable, read_table
 from segmint.readers.base import ROW, Reject
 
@@ -81,6 +88,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "status",
         "discount_code",
         "discount_amount",
+        "refunded_amount",
         "channel",
         "product_name",
         "sku",
@@ -108,7 +116,7 @@ ONE_OF = ("customer_id", "email", "phone")
 KEYS = ("kind", "header", "delimiter", "namespace", "date_format", "currency", "columns")
 WHITESPACE = "whitespace"
 LINE_FIELDS = ("quantity", "product_name", "sku")
-AMOUNT_FIELDS = ("total", "subtotal", "shipping", "taxes", "discount_amount")
+AMOUNT_FIELDS = ("total", "subtotal", "shipping", "taxes", "discount_amount", "refunded_amount")
 TEXT_FIELDS = (
     "order_id",
     "email",
@@ -119,7 +127,12 @@ TEXT_FIELDS = (
     "category",
     "country",
 )
+FRACTION = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})[.,]\d+"
 NO_CUSTOMER = "no customer id, email or phone: nobody to link it to"
+#: Status words (lower case) that are not placed orders; every other status is ``placed``.
+CANCELLED_STATUSES = ("cancelled", "canceled")
+VOIDED_STATUSES = ("voided", "void", "failed")
+REFUNDED_STATUS = "refunded"
 
 
 def load_mapping(path: Path | str) -> dict[str, Any]:
@@ -202,7 +215,9 @@ def _columns(columns: Any, kind: str, header: bool, fail: Any) -> dict[str, str]
     for field, column in columns.items():
         key = f"columns.{field}"
         if field not in FIELDS[kind]:
-            raise fail(key, f"not a {kind} field (expected one of {', '.join(FIELDS[kind])})")
+            raise fail(
+                key, f"unknown field for kind {kind} (expected one of {', '.join(FIELDS[kind])})"
+            )
         if header:
             if not isinstance(column, str) or not column.strip():
                 raise fail(key, "must be a column name from the file's header")
@@ -300,15 +315,16 @@ class MappedImporter(Importer):
             duplicate_rows=duplicates,
             links=_links(orders),
             profiles=_order_profiles(orders),
-            orders=_canonical_orders(orders, self.mapping["namespace"], ctx),
+            orders=_canonical_orders(orders, ctx),
             order_lines=lines,
+            refunds=_refunds(orders, ctx),
         )
 
     def _typed_orders(self, cells: Cells, ctx: ImportContext, zone: str) -> pa.Table:
         max_amount = float(ctx.settings["max_order_amount"])
         max_quantity = float(ctx.settings["max_line_quantity"])
         formats = tuple(self.mapping["date_format"] or ISO_FORMATS)
-        placed = cells.timestamp("placed_at", zone, formats=formats)
+        placed = _timestamps(cells, "placed_at", zone, formats)
         cells.require("placed_at", placed.utc, "order has no date")
         columns: dict[str, Any] = {
             ROW: cells.table[ROW],
@@ -371,6 +387,12 @@ class MappedImporter(Importer):
                 "order (first at row " + rows.id_first.cast("string") + ")",
             ),
             (problem.notnull(), self.fields.get("currency"), currency, problem),
+            (
+                rows.refunded_amount.fill_null(0) > rows.total,
+                self.fields.get("refunded_amount"),
+                rows.refunded_amount.cast("string"),
+                "refunded amount exceeds the order total",
+            ),
             (
                 rows.customer_identity.isnull()
                 & rows.email_norm.isnull()
@@ -438,16 +460,44 @@ class MappedImporter(Importer):
         )
 
 
+def _timestamps(cells: Cells, name: str, zone: str, formats: tuple[str, ...]) -> Timestamps:
+    """Parse a date-time column, ignoring fractional seconds (``2024-11-29 09:30:00.250``,
+    and Parquet timestamps in micro- or nanoseconds); problems name the file's column."""
+    text = pc.replace_substring_regex(cells.text(name), pattern=FRACTION, replacement=r"\1")
+    probe = Cells(pa.table({name: text, ROW: cells.table[ROW]}))
+    times = probe.timestamp(name, zone, formats=formats)
+    for problem in probe.problems:
+        cells.problem(problem.mask, name, problem.reason)
+    return times
+
+
 def _first_of(fields: dict[str, str]) -> str:
     return next(f for f in ONE_OF if f in fields)
 
 
 def _customer_id(cells: Cells) -> pa.ChunkedArray:
-    """The customer id as written, without a spreadsheet's ``.0`` on whole numbers."""
-    return pc.replace_substring_regex(cells.text("customer_id"), r"^(\d+)\.0+$", r"\1")
+    """The customer id as written, without a spreadsheet's ``.0`` on whole numbers; null
+    for an id of only zeros (a guest checkout), which would otherwise join all guests."""
+    text = pc.replace_substring_regex(cells.text("customer_id"), r"^(\d+)\.0+$", r"\1")
+    guest = pc.fill_null(pc.match_substring_regex(text, r"^0+$"), False)
+    return pc.if_else(guest, None, text)
 
 
-def _canonical_orders(orders: ir.Table, namespace: str, ctx: ImportContext) -> ir.Table:
+def _status(status: ir.StringValue) -> ir.StringValue:
+    return ibis.cases(
+        (status.isin(CANCELLED_STATUSES), "cancelled"),
+        (status.isin(VOIDED_STATUSES), "voided"),
+        else_="placed",
+    )
+
+
+def _refund_amount(orders: ir.Table) -> ir.NumericValue:
+    """What was refunded: ``refunded_amount``, else the total for a ``refunded`` status."""
+    full = ibis.ifelse(orders.status == REFUNDED_STATUS, orders.total, 0)
+    return ibis.coalesce(orders.refunded_amount, full).fill_null(0)
+
+
+def _canonical_orders(orders: ir.Table, ctx: ImportContext) -> ir.Table:
     rate = fx_rate(orders.currency, ctx).cast("decimal(18, 8)")
 
     def converted(value: ir.NumericValue) -> ir.NumericValue:
@@ -457,10 +507,10 @@ def _canonical_orders(orders: ir.Table, namespace: str, ctx: ImportContext) -> i
         order_id=orders.key,
         order_number=orders.order_id,
         record_key="order:" + orders.key,
-        source=ibis.literal(namespace),
+        source=ibis.literal("mapped"),
         placed_at=orders.placed_at,
         placed_date=orders.placed_date,
-        status=orders.status.fill_null("placed"),
+        status=_status(orders.status),
         currency=orders.currency,
         subtotal=converted(_product_sales(orders)),
         shipping=converted(orders.shipping),
@@ -469,10 +519,32 @@ def _canonical_orders(orders: ir.Table, namespace: str, ctx: ImportContext) -> i
         product_sales=converted(_product_sales(orders)),
         discount_code=orders.discount_code,
         discount_amount=converted(orders.discount_amount),
-        refunded_amount=converted(ibis.literal(0)),
+        refunded_amount=converted(_refund_amount(orders)),
         channel=orders.channel.fill_null("web"),
         billing_country=orders.country,
         import_id=ibis.literal(ctx.import_id),
+    )
+
+
+def _refunds(orders: ir.Table, ctx: ImportContext) -> ir.Table:
+    """A refund per placed order with something refunded, dated at the order (the file gives
+    no refund date); its product share is in proportion to product sales over the total."""
+    amount = _refund_amount(orders)
+    refunded = orders.filter((amount > 0) & (_status(orders.status) == "placed"))
+    amount = _refund_amount(refunded)
+    sales = _product_sales(refunded)
+    share = ibis.ifelse(refunded.total > 0, sales / refunded.total, 0)
+    product = ibis.least(amount * share, sales)
+    rate = fx_rate(refunded.currency, ctx).cast("decimal(18, 8)")
+    return refunded.select(
+        refund_id="refund:" + refunded.key,
+        order_id=refunded.key,
+        record_key="order:" + refunded.key,
+        refunded_at=refunded.placed_at,
+        refunded_date=refunded.placed_date,
+        amount=money(amount * rate),
+        product_amount=money(product * rate),
+        source=ibis.literal("mapped"),
     )
 
 

@@ -21,6 +21,7 @@ def peek_parquet_header(path: Path) -> list[str]:
 
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_timestamp(column.type):
+        column = pc.cast(column, pa.timestamp("s", column.type.tz), safe=False)
         return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S" + ("Z" if column.type.tz else ""))
     if pa.types.is_date(column.type):
         return pc.strftime(column, format="%Y-%m-%d")
