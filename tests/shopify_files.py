@@ -142,3 +142,125 @@ def order(
         for q, title, price, sku in lines
     ]
     return base
+
+
+# -- products export ------------------------------------------------------------------------
+#: Current layout (Product Category + Type), as the demo generator and real 2024 exports write it.
+PRODUCTS_HEADER = (
+    "Handle,Title,Body (HTML),Vendor,Product Category,Type,Tags,Published,Option1 Name,"
+    "Option1 Value,Option2 Name,Option2 Value,Option3 Name,Option3 Value,Variant SKU,"
+    "Variant Grams,Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy,"
+    "Variant Fulfillment Service,Variant Price,Variant Compare At Price,"
+    "Variant Requires Shipping,Variant Taxable,Variant Barcode,Image Src,Image Position,"
+    "Image Alt Text,Gift Card,SEO Title,SEO Description,"
+    "Google Shopping / Google Product Category,Google Shopping / Gender,"
+    "Google Shopping / Age Group,Google Shopping / MPN,Google Shopping / Condition,"
+    "Google Shopping / Custom Product,Variant Image,Variant Weight Unit,Variant Tax Code,"
+    "Cost per item,Status"
+).split(",")
+#: The 2022 layout: Standardized Product Type and Custom Product Type instead of
+#: Product Category and Type.
+PRODUCTS_HEADER_2022 = (
+    "Handle,Title,Body (HTML),Vendor,Standardized Product Type,Custom Product Type,Tags,"
+    "Published,Option1 Name,Option1 Value,Option2 Name,Option2 Value,Option3 Name,"
+    "Option3 Value,Variant SKU,Variant Grams,Variant Inventory Tracker,Variant Inventory Qty,"
+    "Variant Inventory Policy,Variant Fulfillment Service,Variant Price,"
+    "Variant Compare At Price,Variant Requires Shipping,Variant Taxable,Variant Barcode,"
+    "Image Src,Image Position,Image Alt Text,Gift Card,SEO Title,SEO Description,"
+    "Google Shopping / Google Product Category,Google Shopping / Gender,"
+    "Google Shopping / Age Group,Google Shopping / MPN,Google Shopping / AdWords Grouping,"
+    "Google Shopping / AdWords Labels,Google Shopping / Condition,"
+    "Google Shopping / Custom Product,Google Shopping / Custom Label 0,"
+    "Google Shopping / Custom Label 1,Google Shopping / Custom Label 2,"
+    "Google Shopping / Custom Label 3,Google Shopping / Custom Label 4,Variant Image,"
+    "Variant Weight Unit,Variant Tax Code,Cost per item,Status"
+).split(",")
+#: Spellings of the product-level columns in the 2022 layout.
+PRODUCTS_2022_NAMES = {
+    "Product Category": "Standardized Product Type",
+    "Type": "Custom Product Type",
+}
+#: Cells a variant row (second and later rows of a product) carries besides ``Handle``.
+VARIANT_FIELDS = {
+    "Option1 Value",
+    "Option2 Value",
+    "Option3 Value",
+    "Variant SKU",
+    "Variant Grams",
+    "Variant Inventory Tracker",
+    "Variant Inventory Qty",
+    "Variant Inventory Policy",
+    "Variant Fulfillment Service",
+    "Variant Price",
+    "Variant Compare At Price",
+    "Variant Requires Shipping",
+    "Variant Taxable",
+    "Variant Barcode",
+    "Variant Image",
+    "Variant Weight Unit",
+    "Variant Tax Code",
+    "Cost per item",
+}
+
+
+def product(handle: str, variants: list[dict[str, str]], **fields: str) -> dict[str, Any]:
+    """A product: product-level ``fields`` (Title, Vendor, Product Category, Type, Tags,
+    Option1 Name...) and its ``variants`` (Option1 Value, Variant SKU, Variant Price...)."""
+    base = {
+        "Handle": handle,
+        "Published": "true",
+        "Status": "active",
+        "Gift Card": "false",
+    }
+    base.update(fields)
+    base["variants"] = [
+        {
+            "Variant Grams": "200",
+            "Variant Inventory Tracker": "shopify",
+            "Variant Inventory Qty": "10",
+            "Variant Inventory Policy": "deny",
+            "Variant Fulfillment Service": "manual",
+            "Variant Requires Shipping": "true",
+            "Variant Taxable": "true",
+            "Variant Weight Unit": "kg",
+            **variant,
+        }
+        for variant in variants
+    ]
+    return base
+
+
+def product_rows(item: dict[str, Any], header: list[str]) -> list[list[str]]:
+    """The rows of one product: product-level cells only on the first row; an ``images``
+    list adds image-only rows (Handle, Image Src, Image Position) after the variants."""
+    renamed = PRODUCTS_2022_NAMES if "Standardized Product Type" in header else {}
+    rows = []
+    for i, variant in enumerate(item["variants"]):
+        values = (
+            {k: v for k, v in item.items() if k not in ("variants", "images")}
+            if i == 0
+            else {"Handle": item["Handle"]}
+        )
+        values.update(variant)
+        values = {renamed.get(k, k): v for k, v in values.items()}
+        rows.append([str(values.get(column, "")) for column in header])
+    for position, src in enumerate(item.get("images", []), start=2):
+        values = {"Handle": item["Handle"], "Image Src": src, "Image Position": str(position)}
+        rows.append([values.get(column, "") for column in header])
+    return rows
+
+
+def write_products(
+    path: Path,
+    products: list[dict[str, Any]],
+    header: list[str] = PRODUCTS_HEADER,
+    extra_rows: list[list[str]] | None = None,
+) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        for item in products:
+            writer.writerows(product_rows(item, header))
+        for row in extra_rows or []:
+            writer.writerow(row)
+    return path

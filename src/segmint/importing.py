@@ -239,8 +239,7 @@ def _apply_merges(store: Store, merges: ir.Table, ctx: ImportContext) -> None:
         },
         first_seen_at=involved.first_seen_at.min(),
         first_import_id=involved.first_import_id.min(),
-        updated_at=ibis.literal(utcnow()).max(),
-    )
+    ).mutate(updated_at=ibis.literal(utcnow()))
     combined = store.stage("_merge_combined", combined)
     store.stage("_merge_gone", merges.select(customer_id=merges.merged_id))
     store.delete_where_key_in("customers", "customer_id", "_merge_gone")

@@ -117,7 +117,7 @@ class Workspace:
             identities = self.store.table("identities")
             candidates = _identity_candidates(key, self.settings["default_phone_country"])
             found = identities.filter(identities.identity.isin(candidates))
-            customer_id = found.customer_id.min().execute()
+            customer_id = found.customer_id.min().to_pyarrow().as_py()
         if customer_id is None:
             return None
         customers = self.store.table("customers")

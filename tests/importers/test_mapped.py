@@ -495,3 +495,51 @@ def test_cdnow_sample(workspace: Workspace, shared_data: Path):
 
 def _ymd(text: str) -> date:
     return datetime.strptime(text, "%Y%m%d").date()
+
+
+def test_headerless_events_file_by_position(workspace: Workspace, tmp_path: Path):
+    """kind: events reads like the events format, from positions, ids namespaced."""
+    lines = [
+        "2025-04-01T09:00:00Z|Opened Email|881|ann@example.com|",
+        "2025-04-01T09:05:00Z|Clicked Email|881|ann@example.com|",
+        "2025-04-02T10:00:00Z|view_item|882||",
+        "2025-04-02T10:00:00Z|view_item|882||",
+        "2025-04-03 11:00:00|Placed Order|881|ann@example.com|49.50",
+        "2025-04-03T11:00:00Z|Teleported|881|ann@example.com|",
+        "not a time|Opened Email|881|ann@example.com|",
+    ]
+    path = tmp_path / "klaviyo-dump.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping = write_yaml(
+        tmp_path / "events.yaml",
+        "kind: events\nheader: false\ndelimiter: '|'\nnamespace: legacy\n"
+        "columns: {timestamp: 1, event: 2, customer_id: 3, email: 4, value: 5}\n",
+    )
+    result = workspace.import_file(path, mapped(mapping))
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (7, 5, 2)
+    rejects = {r["row_number"]: r for r in workspace.rejects(result.import_id).to_pylist()}
+    assert rejects[6]["column"] == "2" and rejects[6]["raw_value"] == "Teleported"
+    assert rejects[7]["column"] == "1" and rejects[7]["raw_value"] == "not a time"
+    events = workspace.to_pandas("events")
+    assert sorted(events.event_type) == [
+        "clicked_email",
+        "opened_email",
+        "placed_order",
+        "viewed_product",
+        "viewed_product",
+    ]
+    identities = set(workspace.to_pandas("identities").identity)
+    assert {"legacy:881", "legacy:882", "email:ann@example.com"} <= identities
+    ann = workspace.find_customer("legacy:881")
+    assert ann is not None and ann == workspace.find_customer("ann@example.com")
+    assert workspace.import_file(path, mapped(mapping)).skipped
+
+
+def test_events_mapping_refuses_a_date_format(tmp_path: Path):
+    path = write_yaml(
+        tmp_path / "events.yaml",
+        "kind: events\nnamespace: x\ndate_format: '%Y%m%d'\n"
+        "columns: {timestamp: When, event: What, email: Who}\n",
+    )
+    with pytest.raises(ConfigError, match="key 'date_format': is not used for events"):
+        load_mapping(path)

@@ -1,9 +1,9 @@
-"""Any CSV, text or Parquet file of orders or customers, given a column mapping.
+"""Any CSV, text or Parquet file of orders, customers or events, given a column mapping.
 
 A mapping (a YAML file, see :func:`load_mapping`) says what the rows are (``kind``), how the
 file is split (``header``, ``delimiter``), and which column holds each canonical field::
 
-    kind: orders            # orders | customers (events: use the events CSV format)
+    kind: orders            # orders | customers | events
     header: false           # default true
     delimiter: whitespace   # or one character such as "," ";" "|" "\\t"; default ","
     namespace: cdnow        # customer ids become the identities cdnow:<id>
@@ -29,6 +29,10 @@ Rules:
 - **Customers**: each row is a customer record, linked by ``<namespace>:<customer_id>``,
   email and phone; its non-blank values replace what orders said (like the Shopify customers
   export). Exact duplicate rows are rejected.
+- **Events**: the fields of the events format (``event``, ``timestamp``, ``email``,
+  ``customer_id``, ``phone``, ``order_id``, ``product_id``, ``value``...), read with exactly
+  its rules (event names, timestamps, identical rows kept); ``customer_id`` becomes
+  ``<namespace>:<id>``.
 - ``status``: ``cancelled``/``canceled`` become ``cancelled`` and ``voided``/``void``/``failed``
   become ``voided`` (kept, not counted); any other value (``completed``, ``processing``,
   ``shipped``, ``refunded``...) is a placed order. ``refunded_amount`` becomes a refund
@@ -44,6 +48,7 @@ Rules:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +71,12 @@ from segmint.importers.common import (
     money,
     split_list,
 )
+from segmint.importers.events import EventsImporter
 from segmint.normalize import namespaced, normalize_email, normalize_phone
 from segmint.parsing import ISO_FORMATS, Cells, Timestamps
 from segmint.readers import RawTable, read_table
 from segmint.readers.base import ROW, Reject
+from segmint.settings import Settings
 
 #: Canonical fields a mapping may name, by kind.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -108,10 +115,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "email_consent",
         "tags",
     ),
-    "events": ("event", "occurred_at", "customer_id", "email", "product_id", "value"),
+    "events": (*EventsImporter.signature, *EventsImporter.optional),
 }
 #: Fields each kind needs, and the fields of which it needs at least one.
-REQUIRED: dict[str, tuple[str, ...]] = {"orders": ("placed_at", "total"), "customers": ()}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "orders": ("placed_at", "total"),
+    "customers": (),
+    "events": EventsImporter.signature,
+}
 ONE_OF = ("customer_id", "email", "phone")
 KEYS = ("kind", "header", "delimiter", "namespace", "date_format", "currency", "columns")
 WHITESPACE = "whitespace"
@@ -162,9 +173,7 @@ def validate_mapping(data: Any, source: str = "mapping") -> dict[str, Any]:
         raise fail(unknown[0], "unknown key (expected one of " + ", ".join(KEYS) + ")")
     kind = data.get("kind")
     if kind not in FIELDS:
-        raise fail("kind", f"must be orders or customers, got {kind!r}")
-    if kind == "events":
-        raise fail("kind", "mapped events are not supported yet; use the events CSV format")
+        raise fail("kind", f"must be orders, customers or events, got {kind!r}")
     header = data.get("header", True)
     if not isinstance(header, bool):
         raise fail("header", f"must be true or false, got {header!r}")
@@ -192,6 +201,12 @@ def validate_mapping(data: Any, source: str = "mapping") -> dict[str, Any]:
         or not all(isinstance(f, str) and "%" in f for f in formats)
     ):
         raise fail("date_format", "must be a strftime format such as '%Y%m%d', or a list")
+    if formats is not None and kind == "events":
+        raise fail(
+            "date_format",
+            "is not used for events: their timestamps are read in ISO 8601 form, with or "
+            "without an offset, or as epoch seconds, milliseconds or microseconds",
+        )
     currency = data.get("currency")
     if currency is not None:
         if not isinstance(currency, str) or currency.strip().upper() not in ISO_4217:
@@ -241,10 +256,10 @@ def _columns(columns: Any, kind: str, header: bool, fail: Any) -> dict[str, str]
 
 
 class MappedImporter(Importer):
-    """Orders or customers from any delimited or Parquet file, through a column mapping."""
+    """Orders, customers or events from any delimited or Parquet file, through a mapping."""
 
     name = "mapped"
-    description = "any CSV or Parquet of orders or customers, given a column mapping"
+    description = "any CSV or Parquet of orders, customers or events, given a column mapping"
 
     def __init__(self, mapping: dict[str, Any]):
         self.mapping = validate_mapping(mapping)
@@ -280,7 +295,19 @@ class MappedImporter(Importer):
     def build(self, raw: RawTable, ctx: ImportContext) -> Batch:
         if self.mapping["kind"] == "customers":
             return self._customers(raw, ctx)
+        if self.mapping["kind"] == "events":
+            return self._events(raw, ctx)
         return self._orders(raw, ctx)
+
+    # -- events -------------------------------------------------------------------------
+    def _events(self, raw: RawTable, ctx: ImportContext) -> Batch:
+        """Events read exactly as the events format reads them, from the mapped columns;
+        a mapped ``customer_id`` is namespaced with the mapping's namespace."""
+        namespace = self.mapping["namespace"]
+        if namespace:
+            values = {**ctx.settings.values, "events_customer_id_namespace": namespace}
+            ctx = replace(ctx, settings=Settings(values))
+        return _MappedEvents(self.fields).build(raw, ctx)
 
     # -- orders -------------------------------------------------------------------------
     def _orders(self, raw: RawTable, ctx: ImportContext) -> Batch:
@@ -458,6 +485,16 @@ class MappedImporter(Importer):
             profiles=_customer_profiles(records),
             profiles_authoritative=True,
         )
+
+
+class _MappedEvents(EventsImporter):
+    """The events importer, reading the columns a mapping names."""
+
+    def __init__(self, fields: dict[str, str]):
+        self.fields = fields
+
+    def column_map(self, header: list[str]) -> dict[str, str]:
+        return dict(self.fields)
 
 
 def _timestamps(cells: Cells, name: str, zone: str, formats: tuple[str, ...]) -> Timestamps:

@@ -148,7 +148,9 @@ def _year(value: str | None) -> int | None:
 def _keyed(rows: ir.Table, ctx: ImportContext) -> ir.Table:
     country = ibis.coalesce(rows.country, ibis.literal(ctx.settings["default_phone_country"]))
     email = normalize_email(rows.email)
-    phone = normalize_phone(ibis.coalesce(rows.phone, rows.address_phone), country)
+    phone = ibis.coalesce(
+        normalize_phone(rows.phone, country), normalize_phone(rows.address_phone, country)
+    )
     shopify = namespaced("shopify", rows.shopify_id)
     return rows.mutate(
         shopify_identity=shopify,
