@@ -7,6 +7,7 @@ sqlglot from the fixed identifiers in :mod:`segmint.schema`, never from user inp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -29,11 +30,26 @@ UPGRADES: dict[int, Any] = {}
 
 #: DuckDB's memory budget; beyond it, large intermediate results spill to a temp folder.
 #: ``SEGMINT_MEMORY_LIMIT`` overrides it (any DuckDB size, e.g. ``4GB``).
-DEFAULT_MEMORY_LIMIT = "512MB"
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 def duckdb_config() -> dict[str, str]:
-    return {"memory_limit": os.environ.get("SEGMINT_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)}
+    return {
+        "memory_limit": os.environ.get("SEGMINT_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+    }
+
+
+def use_releasing_arrow_allocator() -> None:
+    """Make Arrow allocate with jemalloc, which hands freed memory back to the system.
+
+    An import frees hundreds of MB of Arrow buffers while DuckDB fills its own memory;
+    Arrow's default allocator (mimalloc) keeps freed pages, which adds up to the peak.
+    Respects ``ARROW_DEFAULT_MEMORY_POOL`` when the user set it.
+    """
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    with contextlib.suppress(NotImplementedError):  # a pyarrow build without jemalloc
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 def utcnow() -> datetime:
@@ -46,12 +62,17 @@ class Store:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
+        use_releasing_arrow_allocator()
         try:
             self.con = ibis.duckdb.connect(str(self.path), **duckdb_config())
         except Exception as exc:  # duckdb raises IOException and friends
             raise WorkspaceError(f"cannot open workspace {self.path}: {exc}") from None
         self._in_transaction = False
-        self.ensure_schema()
+        try:
+            self.ensure_schema()
+        except BaseException:
+            self.con.disconnect()  # release the file: a refused workspace stays closed
+            raise
 
     # -- tables -------------------------------------------------------------------------
     def table(self, name: str) -> ibis.Table:
@@ -77,14 +98,33 @@ class Store:
             self.set_setting("schema_version", SCHEMA_VERSION)
 
     def upgrade(self, version: int) -> Path:
-        """Back the file up, then apply each upgrade step from ``version`` to the current one."""
+        """Back the file up, then apply each upgrade step from ``version`` to the current one.
+
+        The steps run in one transaction: if one fails, the workspace stays at ``version``
+        (and the backup is there too).
+        """
         backup = self.path.with_name(f"{self.path.name}.bak-v{version}")
         self.con.raw_sql(sge.Command(this="CHECKPOINT").sql("duckdb"))
-        shutil.copyfile(self.path, backup)
-        with self.transaction():
-            for step in range(version, SCHEMA_VERSION):
-                UPGRADES[step](self)
-            self.set_setting("schema_version", SCHEMA_VERSION)
+        try:
+            shutil.copyfile(self.path, backup)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot back up workspace {self.path} before upgrading it: {exc}",
+                hint="free some disk space or check the folder's permissions",
+            ) from None
+        try:
+            with self.transaction():
+                for step in range(version, SCHEMA_VERSION):
+                    if step not in UPGRADES:
+                        raise RuntimeError(f"no upgrade from schema version {step}")
+                    UPGRADES[step](self)
+                self.set_setting("schema_version", SCHEMA_VERSION)
+        except Exception as exc:
+            raise WorkspaceError(
+                f"cannot upgrade workspace {self.path} from schema version {version} to "
+                f"{SCHEMA_VERSION}: {exc}",
+                hint=f"the workspace is unchanged; a copy is at {backup}",
+            ) from exc
         return backup
 
     # -- settings -----------------------------------------------------------------------

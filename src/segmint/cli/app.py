@@ -13,7 +13,14 @@ from segmint.errors import SegmintError
 
 
 class SegmintGroup(TyperGroup):
-    """Turns segmint errors and usage errors into ``Error: ...`` and an exit status."""
+    """Turns segmint errors and usage errors into ``Error: ...`` and an exit status.
+
+    A segmint error or an unexpected one exits with 1, a usage error with 2. ``--debug`` (or
+    ``SEGMINT_DEBUG=1``) shows the traceback instead.
+    """
+
+    #: Set by ``--debug`` for the current invocation (see :func:`segmint.cli.main`).
+    debug: bool = False
 
     def main(
         self,
@@ -23,11 +30,11 @@ class SegmintGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        debug = os.environ.get("SEGMINT_DEBUG") == "1"
+        SegmintGroup.debug = os.environ.get("SEGMINT_DEBUG") == "1"
         try:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except SegmintError as exc:
-            if debug:
+            if SegmintGroup.debug:
                 raise
             print_error(exc.render())
             raise SystemExit(1) from None
@@ -41,6 +48,17 @@ class SegmintGroup(TyperGroup):
             hint = f"\nRun '{context.command_path} --help' for usage." if context else ""
             print_error(exc.format_message() + hint)
             raise SystemExit(exc.exit_code or 2) from None
+        except KeyboardInterrupt:
+            print_error("interrupted")
+            raise SystemExit(130) from None
+        except Exception as exc:  # a bug: still one Error: line, the traceback on request
+            if SegmintGroup.debug:
+                raise
+            print_error(
+                f"unexpected error: {type(exc).__name__}: {exc}\n"
+                "Hint: run again with --debug to see the traceback, and please report it"
+            )
+            raise SystemExit(1) from None
 
 
 app = typer.Typer(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from segmint.cli.app import app
+from segmint.cli.app import SegmintGroup, app
 from segmint.cli.output import print_records, stderr, stdout
 from segmint.errors import ConfigError
 from segmint.importers.base import ImportOptions
@@ -54,7 +53,7 @@ def main_options(
     """segmint: unify store exports into one customer base, then segment it."""
     State.workspace_path = workspace
     if debug:
-        os.environ["SEGMINT_DEBUG"] = "1"
+        SegmintGroup.debug = True
 
 
 # -- import -------------------------------------------------------------------------------
@@ -114,7 +113,9 @@ def _import_with_progress(
         TextColumn("{task.fields[phase]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=stderr, transient=True, disable=quiet) as bar:
+    # Only on a terminal: elsewhere a progress display writes lines before any Error: line.
+    live = not quiet and stderr.is_terminal
+    with Progress(*columns, console=stderr, transient=True, disable=not live) as bar:
         task = bar.add_task(path.name, total=len(PHASES), phase="")
 
         def step(phase: str) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import ibis
 import ibis.expr.types as ir
@@ -16,6 +17,8 @@ from segmint.readers.base import ROW, Reject
 from segmint.settings import UNKNOWN_CHANNEL, UNKNOWN_NUMERIC_CHANNEL
 from segmint.store import Store
 from segmint.timezones import most_common_offset
+
+OFFSET_AT_END = re.compile(r"[+-]\d{2}:?\d{2}$")
 
 
 def drop_exact_duplicates(store: Store, table: pa.Table) -> tuple[pa.Table, list[Reject]]:
@@ -69,10 +72,18 @@ def learn_timezone(ctx: ImportContext, texts: Iterable[str | None]) -> str:
     if ctx.options.timezone and not ctx.settings["timezone"]:
         ctx.setting_updates["timezone"] = ctx.options.timezone
     elif not ctx.settings["timezone"]:
-        offset = most_common_offset(t.strip()[-5:] for t in texts if t and t.strip())
+        offset = most_common_offset(_trailing_offsets(texts))
         if offset:
             ctx.setting_updates["timezone"] = offset
     return ctx.timezone
+
+
+def _trailing_offsets(texts: Iterable[str | None]) -> Iterator[str]:
+    """The UTC offsets written at the end of timestamps: ``-0500`` or ``-05:00``."""
+    for text in texts:
+        found = OFFSET_AT_END.search(text.strip()) if text else None
+        if found:
+            yield found.group(0)
 
 
 def currency_problem(currency: ir.StringValue, ctx: ImportContext) -> ir.StringValue:

@@ -225,15 +225,15 @@ def _cascade_bad_rows(typed: pa.Table, rejects: list[Reject]) -> tuple[pa.Array,
 
 
 def _first(t: ir.Table, column: str) -> ir.Value:
-    return t[column].first(where=t[column].notnull(), order_by=t[ROW])
+    return t[column].argmin(t[ROW], where=t[column].notnull())
 
 
 def _orders(rows: ir.Table, ctx: ImportContext) -> ir.Table:
     """One row per order (``Name``), order-level fields from the order's first rows."""
     orders = rows.group_by("name").aggregate(
         first_row=rows[ROW].min(),
-        placed_at=rows.created_at.first(order_by=rows[ROW]),
-        placed_date=rows.created_date.first(order_by=rows[ROW]),
+        placed_at=rows.created_at.argmin(rows[ROW]),
+        placed_date=rows.created_date.argmin(rows[ROW]),
         **{c: _first(rows, c) for c in ORDER_FIELDS},
     )
     currency = ibis.coalesce(orders.currency, ibis.literal(ctx.currency))

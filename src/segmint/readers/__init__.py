@@ -2,8 +2,9 @@
 
 Each reader returns a :class:`RawTable`: string columns named as in the file's header (or
 ``1``, ``2``, ... for headerless files), a ``_row`` column with the row number a user sees
-in a spreadsheet (the header is row 1), and the rows it could not split into fields, each as
-a :class:`Reject` with its reason. Typed parsing happens later, in :mod:`segmint.parsing`.
+in a spreadsheet (the header is row 1; for CSV files, the line a record starts on, see
+:mod:`segmint.readers.csv_reader`), and the rows it could not split into fields, each as a
+:class:`Reject` with its reason. Typed parsing happens later, in :mod:`segmint.parsing`.
 """
 
 from __future__ import annotations

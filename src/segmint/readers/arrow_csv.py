@@ -1,11 +1,16 @@
 """The fast path for well-formed CSV files: Arrow's multi-threaded parser.
 
 It only answers for files it can account for exactly: every record has the header's width,
-every byte is valid UTF-8, and every line of the file is either the header or part of a
-record (no blank lines), so that each row's spreadsheet row number is known. Anything else
-returns ``None`` and the caller reads the file with the strict line-by-line reader, which
-names every malformed row. (Like most CSV parsers, Arrow accepts text after a closing quote,
-``"a"b``, as part of the field; the strict reader rejects it.)
+every byte is valid UTF-8, every line of the file is either the header or part of a record
+(no blank lines), and no record is empty (``,,,``), so that each row's number is known and
+the result is the one the strict reader gives. Anything else returns ``None`` and the caller
+reads the file with the strict line-by-line reader, which names every malformed row.
+
+Like most CSV parsers, Arrow accepts text after a closing quote, ``"a"b``, as part of the
+field; the strict reader rejects it. An unterminated quote usually shows up that way: the
+field runs on to the next quote in the file, swallowing lines. So a field that spans lines
+and contains a quote character also sends the file to the strict reader, which says which
+lines the broken record covers.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ def _parse(path: Path, names: list[str], include: list[str], delimiter: str) -> 
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter,
             newlines_in_values=True,
-            ignore_empty_lines=False,
+            ignore_empty_lines=True,
             invalid_row_handler=_refuse,
         ),
         convert_options=pacsv.ConvertOptions(
@@ -74,6 +79,29 @@ def _embedded_newlines(table: pa.Table) -> pa.Array:
     return total
 
 
+def _has_empty_record(table: pa.Table) -> bool:
+    """Whether some row has every one of the table's fields empty."""
+    if table.num_columns == 0 or table.num_rows == 0:
+        return False
+    empty = None
+    for column in table.columns:  # usually over after the first column
+        blank = pc.equal(pc.binary_length(column), 0)
+        empty = blank if empty is None else pc.and_(empty, blank)
+        if not pc.any(empty).as_py():
+            return False
+    return True
+
+
+def _run_on_quote(table: pa.Table) -> bool:
+    """Whether a field spans lines and holds a quote (a likely unterminated quote)."""
+    for column in table.columns:
+        multiline = pc.match_substring(column, NEWLINE)
+        quoted = pc.match_substring(column, '"')
+        if pc.any(pc.and_(multiline, quoted)).as_py():
+            return True
+    return False
+
+
 def read_clean_csv(
     path: Path, names: list[str], wanted: set[str] | None, delimiter: str
 ) -> pa.Table | None:
@@ -84,14 +112,21 @@ def read_clean_csv(
     try:
         table = _parse(path, names, include, delimiter)
         lines = count_lines(path)
+        full = None
+        if _has_empty_record(table):
+            full = table if include == names else _parse(path, names, names, delimiter)
+            if _has_empty_record(full):
+                return None
         if lines == table.num_rows + 1:
             rows = pa.array(range(2, table.num_rows + 2), type=pa.int64())
         else:
-            full = table if include == names else _parse(path, names, names, delimiter)
+            if full is None:
+                full = table if include == names else _parse(path, names, names, delimiter)
             spans = pc.add(_embedded_newlines(full), 1)
-            if pc.sum(spans).as_py() + 1 != lines:
+            if pc.sum(spans).as_py() + 1 != lines or _run_on_quote(full):
                 return None
             rows = pc.add(pc.subtract(pc.cumulative_sum(spans), spans), 2)
+        del full
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError):
         return None
     return table.append_column(ROW, rows)

@@ -1,4 +1,23 @@
-"""A CSV reader that accounts for every row: malformed ones become rejects with a reason."""
+"""A CSV reader that accounts for every row: malformed ones become rejects with a reason.
+
+Row numbers are line numbers in the file, the header being row 1: a record is numbered by
+the line it starts on. For files without line breaks inside quoted fields (nearly every
+export) that is the row number a spreadsheet shows; a record whose quoted field spans lines
+takes the number of its first line, and the next record the number of the line it starts on,
+as a text editor shows them. Blank lines are not rows (they are neither read nor rejected)
+but they still count as lines, so later rows keep their line numbers. A UTF-8 byte order mark
+is ignored, ``.gz`` files are read decompressed, and the numbering is the same whether the
+fast Arrow path (:mod:`segmint.readers.arrow_csv`) or the strict reader below reads a file.
+
+Each row that cannot be split into the header's fields is a reject naming its row:
+
+- a wrong number of fields (a truncated last line, an unquoted delimiter);
+- malformed quoting (an unterminated quote, text after a closing quote), naming the span
+  of lines the broken record covers (``rows 3-5: malformed CSV (...)``);
+- bytes that are not valid in the file's encoding, naming the row and the column (pass
+  ``encoding="latin-1"``, ``--encoding latin-1`` on the command line, to read such a file);
+- a row whose every field is empty (``,,,``).
+"""
 
 from __future__ import annotations
 
