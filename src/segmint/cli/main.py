@@ -268,16 +268,18 @@ def demo(
         paths = [files.products, files.customers, files.orders, files.events]
         results = [_import_with_progress(ws, p, ImportOptions(), quiet=as_json) for p in paths]
         values = ws.summary()
-    if as_json:
-        print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=True)
-        return
-    print_records(
-        [_result_record(r) for r in results],
-        as_json=False,
-        title="Imports",
-        columns=IMPORT_COLUMNS,
-        transpose=True,
-    )
+        if as_json:
+            print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=True)
+            return
+        print_records(
+            [_result_record(r) for r in results],
+            as_json=False,
+            title="Imports",
+            columns=IMPORT_COLUMNS,
+            transpose=True,
+        )
+        for result in results:
+            _print_reject_preview(ws, result, limit=3)
     print_records(
         [{"metric": k, "value": v} for k, v in values.items()],
         as_json=False,

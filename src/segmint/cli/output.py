@@ -7,6 +7,7 @@ records with the same columns. Errors print ``Error: <message>`` first, details 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -16,7 +17,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-stdout = Console(highlight=False, soft_wrap=True)
+#: Width of tables written to a file or a pipe (a terminal uses its own width).
+PIPE_WIDTH = 160
+stdout = Console(
+    highlight=False,
+    soft_wrap=True,
+    width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPE_WIDTH,
+)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
