@@ -230,16 +230,21 @@ def _apply_merges(store: Store, merges: ir.Table, ctx: ImportContext) -> None:
         involved.merged_id.notnull() | involved.customer_id.isin(merges.surviving_id)
     ).mutate(target=ibis.coalesce(ibis._.surviving_id, ibis._.customer_id))
     involved = involved.mutate(priority=ibis.ifelse(involved.customer_id == involved.target, 0, 1))
-    combined = involved.group_by(customer_id=involved.target).aggregate(
-        **{
-            c: involved[c].first(
-                where=involved[c].notnull(), order_by=[involved.priority, involved.first_import_id]
-            )
-            for c in PROFILE_COLUMNS
-        },
-        first_seen_at=involved.first_seen_at.min(),
-        first_import_id=involved.first_import_id.min(),
-    ).mutate(updated_at=ibis.literal(utcnow()))
+    combined = (
+        involved.group_by(customer_id=involved.target)
+        .aggregate(
+            **{
+                c: involved[c].first(
+                    where=involved[c].notnull(),
+                    order_by=[involved.priority, involved.first_import_id],
+                )
+                for c in PROFILE_COLUMNS
+            },
+            first_seen_at=involved.first_seen_at.min(),
+            first_import_id=involved.first_import_id.min(),
+        )
+        .mutate(updated_at=ibis.literal(utcnow()))
+    )
     combined = store.stage("_merge_combined", combined)
     store.stage("_merge_gone", merges.select(customer_id=merges.merged_id))
     store.delete_where_key_in("customers", "customer_id", "_merge_gone")

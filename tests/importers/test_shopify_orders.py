@@ -329,3 +329,28 @@ def test_format_override_checks_the_columns(workspace: Workspace, tmp_path: Path
 
     with pytest.raises(UnknownFormatError, match="not a shopify-customers file"):
         workspace.import_file(path, ImportOptions(format="shopify-customers"))
+
+
+def test_an_unreadable_line_item_rejects_its_whole_order(workspace: Workspace, tmp_path: Path):
+    """A truncated line-item row (the reader cannot split it) takes its order with it."""
+    orders = [
+        order(
+            "#2001",
+            "ann@example.com",
+            "2025-03-01 10:00:00 -0500",
+            [(1, "Mug", "30.00", "MUG"), (2, "Socks", "10.00", "SO-1"), (1, "Cap", "25.00", "CAP")],
+        ),
+        order(
+            "#2002", "bob@example.com", "2025-03-02 10:00:00 -0500", [(1, "Mug", "30.00", "MUG")]
+        ),
+    ]
+    path = write_orders(tmp_path / "orders_export.csv", orders)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[2] = ",".join(lines[2].split(",")[:10])  # row 3: #2001's second line item, cut short
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = workspace.import_file(path)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 1, 3)
+    rejects = {r["row_number"]: r["reason"] for r in workspace.rejects().to_pylist()}
+    assert rejects[3].endswith("(truncated row?)")
+    assert rejects[2] == rejects[4] == "part of a rejected order (order #2001, see row 3)"
+    assert workspace.table("orders").order_number.to_pyarrow().to_pylist() == ["#2002"]

@@ -120,7 +120,7 @@ class ShopifyOrdersImporter(Importer):
         typed = self._typed(cells, ctx, zone)
         rejects += cells.rejects()
         del table, cells
-        keep, cascade = _cascade_bad_rows(typed, rejects)
+        keep, cascade = _cascade_bad_rows(typed, rejects, _unreadable_rows_by_order(raw))
         rejects += cascade
         with ctx.store.arrow("_shopify_typed", typed.append_column("_keep", keep)) as rows:
             staged = ctx.store.stage("_shopify_rows", rows.filter(rows._keep).drop("_keep"))
@@ -200,19 +200,33 @@ class ShopifyOrdersImporter(Importer):
         return pa.table(columns)
 
 
-def _cascade_bad_rows(typed: pa.Table, rejects: list[Reject]) -> tuple[pa.Array, list[Reject]]:
-    """Rows to keep: not rejected, and in no order with a rejected row; and the rejects for
-    the other rows of those orders."""
+def _unreadable_rows_by_order(raw: RawTable) -> dict[str, int]:
+    """Order name -> first row of that order the reader could not split (a truncated row
+    still has its leading ``Name`` cell)."""
+    found: dict[str, int] = {}
+    for reject in raw.rejects:
+        name = (reject.cells or {}).get("Name", "").strip()
+        if name and reject.row is not None:
+            found[name] = min(reject.row, found.get(name, reject.row))
+    return found
+
+
+def _cascade_bad_rows(
+    typed: pa.Table, rejects: list[Reject], unreadable: dict[str, int]
+) -> tuple[pa.Array, list[Reject]]:
+    """Rows to keep: not rejected, and in no order with a rejected or unreadable row; and the
+    rejects for the other rows of those orders."""
     bad_rows = {r.row for r in rejects}
     is_bad = pc.is_in(typed[ROW], value_set=pa.array(sorted(bad_rows), pa.int64()))
-    bad_names = pc.unique(pc.filter(typed["name"], is_bad)).drop_null()
-    first_bad: dict[str, int] = {}
+    first_bad: dict[str, int] = dict(unreadable)
     for name, row in zip(
         pc.filter(typed["name"], is_bad).to_pylist(),
         pc.filter(typed[ROW], is_bad).to_pylist(),
         strict=True,
     ):
-        first_bad.setdefault(name, row)
+        if name is not None:
+            first_bad[name] = min(row, first_bad.get(name, row))
+    bad_names = pa.array(sorted(first_bad), pa.string())
     in_bad_order = pc.fill_null(pc.is_in(typed["name"], value_set=bad_names), False)
     followers = typed.select(["name", ROW]).filter(pc.and_(in_bad_order, pc.invert(is_bad)))
     cascade = [

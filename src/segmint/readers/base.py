@@ -17,6 +17,10 @@ class Reject:
     column: str | None
     raw: str | None
     reason: str
+    #: For a row the reader could not split properly, the cells it did read, by column
+    #: name (the leading ones of a truncated row), so an importer can tell which order or
+    #: invoice the row belonged to.
+    cells: dict[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

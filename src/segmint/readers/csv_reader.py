@@ -198,7 +198,7 @@ def _collect(
             rejects.append(_encoding_reject(start, fields, names, encoding))
             continue
         if len(fields) != width:
-            rejects.append(_width_reject(start, end, fields, width))
+            rejects.append(_width_reject(start, end, fields, width, names))
             continue
         if not any(fields):
             rejects.append(Reject(start, None, None, "empty row"))
@@ -226,14 +226,17 @@ def _span(start: int, end: int) -> str:
     return f"rows {start}-{end}: " if end > start else ""
 
 
-def _width_reject(start: int, end: int, fields: list[str], width: int) -> Reject:
+def _width_reject(
+    start: int, end: int, fields: list[str], width: int, names: list[str] | None
+) -> Reject:
     if len(fields) < width:
         reason = f"row has {len(fields)} fields, the header has {width} (truncated row?)"
     else:
         reason = f"row has {len(fields)} fields, the header has {width} (unquoted delimiter?)"
     if end > start:
         reason = f"{reason}; a quoted field spans rows {start}-{end} (unbalanced quote?)"
-    return Reject(start, None, None, reason)
+    cells = dict(zip(names, fields, strict=False)) if names else None
+    return Reject(start, None, None, reason, cells=cells)
 
 
 def _encoding_reject(
