@@ -1,0 +1,55 @@
+"""The feature catalog: every customer feature's name, type, group and exact definition.
+
+The catalog is the single description of ``customer_features``: the rule language checks
+attribute names and types against it, and ``docs/features.md`` is generated from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FeatureType = Literal["integer", "number", "money", "date", "string", "boolean", "list"]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One column of ``customer_features``."""
+
+    name: str
+    type: FeatureType
+    group: str
+    definition: str
+
+
+#: Filled by each feature module as it is imported, in the order the table has them.
+CATALOG: dict[str, Feature] = {}
+
+
+def feature(name: str, type: FeatureType, group: str, definition: str) -> str:
+    """Register a feature in the catalog; returns its name, for use as a column name."""
+    if name in CATALOG and CATALOG[name] != Feature(name, type, group, definition):
+        raise ValueError(f"feature {name!r} is defined twice")
+    CATALOG[name] = Feature(name, type, group, definition)
+    return name
+
+
+def features_markdown() -> str:
+    """``docs/features.md``: every feature, grouped, with its type and definition."""
+    lines = [
+        "# Customer features",
+        "",
+        "Generated from `segmint.features.catalog` (`python -m segmint.features.docs`); do not",
+        "edit by hand. Every feature is computed *as of* a date (default: the latest order",
+        "date in the workspace) under the definitions of `docs/data-model.md`: only counted",
+        "orders (placed, not cancelled or voided), refunds and events up to the end of that",
+        "day in the workspace time zone count. Windows such as *last 30 days* are the 30 days",
+        "ending with the as-of day, that day included.",
+    ]
+    groups: dict[str, list[Feature]] = {}
+    for item in CATALOG.values():
+        groups.setdefault(item.group, []).append(item)
+    for group, items in groups.items():
+        lines += ["", f"## {group}", "", "| feature | type | definition |", "|---|---|---|"]
+        lines += [f"| `{f.name}` | {f.type} | {f.definition} |" for f in items]
+    return "\n".join(lines) + "\n"
