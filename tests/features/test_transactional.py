@@ -60,7 +60,7 @@ def shop(workspace: Workspace, tmp_path: Path) -> Workspace:
 
 
 def features_by_email(ws: Workspace, as_of: date | None = None) -> dict[str, dict]:
-    table = customer_features(ws.store, as_of).to_pyarrow().to_pylist()
+    table = customer_features(ws.store, as_of).table.to_pyarrow().to_pylist()
     emails = dict(
         zip(
             *ws.table("customers").select("customer_id", "email").to_pyarrow().to_pydict().values(),
@@ -118,7 +118,7 @@ def test_as_of_a_past_day_ignores_later_orders(shop: Workspace):
 
 
 def test_every_column_is_in_the_catalog(shop: Workspace):
-    columns = customer_features(shop.store).columns
+    columns = customer_features(shop.store).table.columns
     assert columns[0] == "customer_id"
     assert list(columns[1:]) == [name for name in CATALOG if name in columns]
     assert set(columns[1:]) == set(CATALOG)

@@ -6,26 +6,45 @@ in :mod:`segmint.features.catalog` by the module that computes it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import ibis.expr.types as ir
 
 from segmint.definitions import counted_orders
 from segmint.features.catalog import CATALOG, Feature
+from segmint.features.rfm import RfmCutPoints, rfm_cut_points, with_rfm
 from segmint.features.transactional import transactional_features
 from segmint.store import Store
 
-__all__ = ["CATALOG", "Feature", "customer_features", "default_as_of"]
+__all__ = ["CATALOG", "Feature", "FeatureSet", "customer_features", "default_as_of"]
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The features of every customer as of a day, and the RFM cut points they used."""
+
+    table: ir.Table
+    as_of: date
+    rfm_cuts: RfmCutPoints
 
 
 def default_as_of(orders: ir.Table) -> date | None:
     """The latest day with a counted order: the default as-of date."""
-    latest = counted_orders(orders).placed_date.max().to_pyarrow().as_py()
-    return latest
+    return counted_orders(orders).placed_date.max().to_pyarrow().as_py()
 
 
-def customer_features(store: Store, as_of: date | None = None) -> ir.Table:
-    """Every customer with every catalog feature, as of ``as_of`` (default: latest order)."""
+def customer_features(
+    store: Store, as_of: date | None = None, rfm_cuts: RfmCutPoints | None = None
+) -> FeatureSet:
+    """Every customer with every catalog feature, as of ``as_of`` (default: latest order).
+
+    RFM cut points are computed from this population unless given (to rescore with the
+    cut points of an earlier refresh).
+    """
     orders = store.table("orders")
     as_of = as_of or default_as_of(orders) or date.today()
-    return transactional_features(store.table("customers"), orders, store.table("refunds"), as_of)
+    base = transactional_features(store.table("customers"), orders, store.table("refunds"), as_of)
+    base = store.stage("_features_base", base)
+    cuts = rfm_cuts or rfm_cut_points(base)
+    return FeatureSet(table=with_rfm(base, cuts), as_of=as_of, rfm_cuts=cuts)
