@@ -6,6 +6,7 @@ in :mod:`segmint.features.catalog` by the module that computes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,8 +15,13 @@ import ibis.expr.types as ir
 from segmint.definitions import counted_orders
 from segmint.features.catalog import CATALOG, Feature
 from segmint.features.rfm import RfmCutPoints, rfm_cut_points, with_rfm
+from segmint.features.tables import Tables
 from segmint.features.transactional import transactional_features
 from segmint.store import Store
+
+#: Feature modules after the transactional ones: each is ``(tables, as_of) -> table`` with
+#: ``customer_id`` and its features, joined to every customer in this order.
+MODULES: list[Callable[[Tables, date], ir.Table]] = []
 
 __all__ = ["CATALOG", "Feature", "FeatureSet", "customer_features", "default_as_of"]
 
@@ -42,9 +48,12 @@ def customer_features(
     RFM cut points are computed from this population unless given (to rescore with the
     cut points of an earlier refresh).
     """
-    orders = store.table("orders")
-    as_of = as_of or default_as_of(orders) or date.today()
-    base = transactional_features(store.table("customers"), orders, store.table("refunds"), as_of)
+    tables = Tables.of(store)
+    as_of = as_of or default_as_of(tables.orders) or date.today()
+    base = transactional_features(tables.customers, tables.orders, tables.refunds, as_of)
+    for module in MODULES:
+        extra = module(tables, as_of)
+        base = base.left_join(extra, "customer_id").drop("customer_id_right")
     base = store.stage("_features_base", base)
     cuts = rfm_cuts or rfm_cut_points(base)
     return FeatureSet(table=with_rfm(base, cuts), as_of=as_of, rfm_cuts=cuts)
