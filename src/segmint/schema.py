@@ -189,6 +189,16 @@ TABLES: dict[str, ibis.Schema] = {
             "reason": "string",
         }
     ),
+    "refreshes": ibis.schema(
+        {
+            "refresh_id": "int64",
+            "as_of": "date",
+            "customers": "int64",
+            "rfm_cut_points": "string",
+            "started_at": "timestamp",
+            "finished_at": "timestamp",
+        }
+    ),
     "settings": ibis.schema({"key": "string", "value": "string"}),
 }
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +16,11 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from segmint.errors import SegmintError
+from segmint.errors import SegmintError, WorkspaceError
 from segmint.importers.base import ImportOptions
 from segmint.importing import ImportResult, import_file
 from segmint.normalize import normalize_email, normalize_phone
+from segmint.refresh import FEATURES_TABLE, RefreshResult, refresh
 from segmint.schema import TABLES
 from segmint.settings import Settings, parse_setting
 from segmint.store import Store
@@ -94,6 +96,16 @@ class Workspace:
 
     def summary(self) -> dict[str, Any]:
         return workspace_summary(self.store)
+
+    def refresh(self, as_of: date | None = None) -> RefreshResult:
+        """Recompute every customer's features as of a day (default: the latest order)."""
+        return refresh(self.store, as_of)
+
+    def features(self) -> ir.Table:
+        """The features of the latest refresh (run :meth:`refresh` first)."""
+        if FEATURES_TABLE not in self.store.con.list_tables():
+            raise WorkspaceError("no features yet", hint="run `segmint refresh` first")
+        return self.store.table(FEATURES_TABLE)
 
     def resolve_customer_id(self, customer_id: str) -> str | None:
         """Follow merge redirects: an id handed out earlier still finds its customer."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -154,6 +155,33 @@ def describe_reject(reject: dict[str, Any]) -> str:
         where += f", column {reject['column']}"
     raw = f" ('{reject['raw_value']}')" if reject.get("raw_value") not in (None, "") else ""
     return f"{where}: {reject['reason']}{raw}"
+
+
+# -- features -------------------------------------------------------------------------------
+@app.command()
+def refresh(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Compute as of this day (YYYY-MM-DD); default: last order."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute every customer's features (RFM and the rest) as of a day."""
+    day = _as_of_date(as_of)
+    with open_workspace() as ws, stderr.status("Computing customer features...") as status:
+        if as_json:
+            status.stop()
+        result = ws.refresh(day)
+    print_records([result.as_dict()], as_json=as_json, title="Refresh", transpose=True)
+
+
+def _as_of_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"--as-of: '{text}' is not a date (expected YYYY-MM-DD)") from None
 
 
 # -- looking at the workspace ----------------------------------------------------------------
