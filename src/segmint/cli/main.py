@@ -184,6 +184,30 @@ def _as_of_date(text: str | None) -> date | None:
         raise ConfigError(f"--as-of: '{text}' is not a date (expected YYYY-MM-DD)") from None
 
 
+# -- segments -------------------------------------------------------------------------------
+segments_app = typer.Typer(help="Evaluate and manage segments.", no_args_is_help=True)
+app.add_typer(segments_app, name="segments")
+
+
+@segments_app.command("preview")
+def segments_preview(
+    rule: Annotated[str, typer.Argument(help="A rule, e.g. \"number_of_orders >= 3\".")],
+    limit: Annotated[int, typer.Option(help="At most this many members (0: all).")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate a rule against the latest refresh without saving it."""
+    from segmint.segments import preview
+
+    with open_workspace() as ws:
+        result = preview(ws.store, rule)
+        members = result.members.order_by("customer_id")
+        count = int(members.count().to_pyarrow().as_py())
+        records = (members.limit(limit) if limit else members).to_pyarrow().to_pylist()
+    share = count / result.customers if result.customers else 0.0
+    title = f"{count:,} of {result.customers:,} customers ({share:.1%}) as of {result.as_of}"
+    print_records(records, as_json=as_json, title=title, columns=list(result.members.columns))
+
+
 # -- looking at the workspace ----------------------------------------------------------------
 @app.command()
 def summary(as_json: JsonOption = False) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FeatureType = Literal["integer", "number", "money", "date", "string", "boolean", "list"]
+FeatureType = Literal["integer", "number", "money", "date", "string", "boolean", "list", "enum"]
 
 
 @dataclass(frozen=True)
@@ -20,17 +20,22 @@ class Feature:
     type: FeatureType
     group: str
     definition: str
+    #: The values an ``enum`` feature takes.
+    values: tuple[str, ...] = ()
 
 
 #: Filled by each feature module as it is imported, in the order the table has them.
 CATALOG: dict[str, Feature] = {}
 
 
-def feature(name: str, type: FeatureType, group: str, definition: str) -> str:
+def feature(
+    name: str, type: FeatureType, group: str, definition: str, values: tuple[str, ...] = ()
+) -> str:
     """Register a feature in the catalog; returns its name, for use as a column name."""
-    if name in CATALOG and CATALOG[name] != Feature(name, type, group, definition):
+    item = Feature(name, type, group, definition, values)
+    if name in CATALOG and CATALOG[name] != item:
         raise ValueError(f"feature {name!r} is defined twice")
-    CATALOG[name] = Feature(name, type, group, definition)
+    CATALOG[name] = item
     return name
 
 
@@ -51,5 +56,11 @@ def features_markdown() -> str:
         groups.setdefault(item.group, []).append(item)
     for group, items in groups.items():
         lines += ["", f"## {group}", "", "| feature | type | definition |", "|---|---|---|"]
-        lines += [f"| `{f.name}` | {f.type} | {f.definition} |" for f in items]
+        lines += [f"| `{f.name}` | {_type(f)} | {f.definition} |" for f in items]
     return "\n".join(lines) + "\n"
+
+
+def _type(item: Feature) -> str:
+    if item.type != "enum":
+        return item.type
+    return "enum: " + ", ".join(f"`{v}`" for v in item.values)

@@ -47,14 +47,7 @@ MONETARY_SCORE = feature(
     "m_score", "integer", GROUP, "Monetary score 1-5 (5: highest net sales), from cut points."
 )
 RFM_CELL = feature("rfm_cell", "string", GROUP, "The three scores written together, e.g. `545`.")
-RFM_GROUP = feature(
-    "rfm_group",
-    "string",
-    GROUP,
-    "The RFM group of the R x F grid (`champions`, `loyal`, ..., `lost`); empty without orders.",
-)
-
-#: R x F -> group: every one of the 25 cells exactly once (docs/segments.md).
+#: R x F -> group: every one of the 25 cells exactly once (segments-reference, section 2).
 RFM_GRID: dict[int, tuple[str, str, str, str, str]] = {
     5: ("new", "potential_loyalist", "potential_loyalist", "champions", "champions"),
     4: ("promising", "potential_loyalist", "potential_loyalist", "loyal", "loyal"),
@@ -62,6 +55,15 @@ RFM_GRID: dict[int, tuple[str, str, str, str, str]] = {
     2: ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose_them"),
     1: ("lost", "lost", "at_risk", "at_risk", "cant_lose_them"),
 }
+RFM_GROUPS = tuple(dict.fromkeys(name for _, row in sorted(RFM_GRID.items()) for name in row))
+
+RFM_GROUP = feature(
+    "rfm_group",
+    "enum",
+    GROUP,
+    "The group of the customer's R and F scores on the R x F grid; empty without orders.",
+    values=RFM_GROUPS,
+)
 
 
 @dataclass(frozen=True)

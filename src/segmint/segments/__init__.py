@@ -1,0 +1,52 @@
+"""Segments: rules over the stored customer features.
+
+This first part evaluates a rule against the latest refresh (``segmint segments preview``);
+the segment library, ``segments.yaml`` and memberships build on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import ibis.expr.types as ir
+
+from segmint.errors import WorkspaceError
+from segmint.features.rules import rule_catalog
+from segmint.refresh import FEATURES_TABLE
+from segmint.rules import attributes, compile_rule, parse_rule
+from segmint.store import Store
+
+#: Columns every preview shows before the rule's own attributes.
+PREVIEW_COLUMNS = ("customer_id", "number_of_orders", "amount_spent")
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The members of a rule as of the latest refresh."""
+
+    rule: str
+    as_of: date
+    members: ir.Table  # customer_id, PREVIEW_COLUMNS and the attributes the rule reads
+    customers: int
+
+
+def latest_as_of(store: Store) -> date:
+    """The as-of day of the latest refresh."""
+    if FEATURES_TABLE not in store.con.list_tables():
+        raise WorkspaceError("no features yet", hint="run `segmint refresh` first")
+    refreshes = store.table("refreshes")
+    latest = refreshes.order_by(refreshes.refresh_id.desc()).limit(1)
+    return latest.as_of.to_pyarrow().to_pylist()[0]
+
+
+def preview(store: Store, rule: str) -> Preview:
+    """Evaluate ``rule`` against the latest refresh without saving it."""
+    as_of = latest_as_of(store)
+    catalog = rule_catalog()
+    checked = parse_rule(rule, catalog)
+    features = store.table(FEATURES_TABLE)
+    members = features.filter(compile_rule(checked, features, catalog, as_of))
+    shown = list(dict.fromkeys([*PREVIEW_COLUMNS, *sorted(attributes(checked))]))
+    total = int(features.count().to_pyarrow().as_py())
+    return Preview(rule=rule, as_of=as_of, members=members.select(*shown), customers=total)
