@@ -100,3 +100,11 @@ def test_the_grid_covers_every_cell_once():
 def test_stored_cut_points_round_trip():
     cuts = RfmCutPoints((1.0, 2.0, 3.0, 4.0), (2.0, 3.0, 5.0), (10.0, 20.0, 30.0, 40.0))
     assert RfmCutPoints(**{k: tuple(v) for k, v in cuts.as_dict().items()}) == cuts
+
+
+def test_docs_show_the_grid_in_use():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "segments.md").read_text("utf-8")
+    for r, row in RFM_GRID.items():
+        assert f"| {r} | " + " | ".join(row) + " |" in docs
