@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import ibis
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -191,7 +192,7 @@ app.add_typer(segments_app, name="segments")
 
 @segments_app.command("preview")
 def segments_preview(
-    rule: Annotated[str, typer.Argument(help="A rule, e.g. \"number_of_orders >= 3\".")],
+    rule: Annotated[str, typer.Argument(help='A rule, e.g. "number_of_orders >= 3".')],
     limit: Annotated[int, typer.Option(help="At most this many members (0: all).")] = 20,
     as_json: JsonOption = False,
 ) -> None:
@@ -319,6 +320,10 @@ def demo(
     with open_workspace() as ws:
         paths = [files.products, files.customers, files.orders, files.events]
         results = [_import_with_progress(ws, p, ImportOptions(), quiet=as_json) for p in paths]
+        with stderr.status("Computing customer features...") as status:
+            if as_json:
+                status.stop()
+            refreshed = ws.refresh()
         values = ws.summary()
         if as_json:
             print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=True)
@@ -332,11 +337,35 @@ def demo(
         )
         for result in results:
             _print_reject_preview(ws, result, limit=3)
+        groups = _rfm_group_sizes(ws)
     print_records(
         [{"metric": k, "value": v} for k, v in values.items()],
         as_json=False,
         title=f"Workspace {State.workspace_path}",
     )
+    print_records(
+        groups,
+        as_json=False,
+        title=f"RFM groups as of {refreshed.as_of}",
+    )
+
+
+def _rfm_group_sizes(ws: Workspace) -> list[dict[str, Any]]:
+    features = ws.features()
+    sizes = features.group_by("rfm_group").aggregate(
+        customers=features.count(), amount_spent=features.amount_spent.sum()
+    )
+    rows = sizes.order_by(ibis.desc("customers")).to_pyarrow().to_pylist()
+    total = sum(r["customers"] for r in rows) or 1
+    return [
+        {
+            "rfm_group": r["rfm_group"] or "(no orders)",
+            "customers": r["customers"],
+            "share": f"{r['customers'] / total:.1%}",
+            "amount_spent": r["amount_spent"],
+        }
+        for r in rows
+    ]
 
 
 def main() -> None:
