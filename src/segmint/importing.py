@@ -284,7 +284,9 @@ def _write_profiles(store: Store, batch: Batch, owners: ir.Table, ctx: ImportCon
     merged = joined.select(
         customer_id=joined.customer_id,
         **values,
-        first_seen_at=ibis.least(joined.seen_at, joined.first_seen_at_old),
+        first_seen_at=ibis.coalesce(
+            ibis.least(joined.seen_at, joined.first_seen_at_old), ibis.literal(utcnow())
+        ),
         updated_at=ibis.literal(utcnow()),
         first_import_id=ibis.coalesce(joined.first_import_id_old, ibis.literal(ctx.import_id)),
     )

@@ -14,8 +14,12 @@ import ibis.expr.types as ir
 
 from segmint.definitions import counted_orders
 from segmint.features.catalog import CATALOG, Feature
+from segmint.features.channel import channel_features
 from segmint.features.engagement import engagement_features
 from segmint.features.intent import intent_features
+from segmint.features.price import price_features
+from segmint.features.products import product_features
+from segmint.features.profile import profile_features
 from segmint.features.rfm import RfmCutPoints, rfm_cut_points, with_rfm
 from segmint.features.tables import Tables
 from segmint.features.transactional import transactional_features
@@ -23,7 +27,14 @@ from segmint.store import Store
 
 #: Feature modules after the transactional ones: each is ``(tables, as_of) -> table`` with
 #: ``customer_id`` and its features, joined to every customer in this order.
-MODULES: list[Callable[[Tables, date], ir.Table]] = [engagement_features, intent_features]
+MODULES: list[Callable[[Tables, date], ir.Table]] = [
+    product_features,
+    price_features,
+    channel_features,
+    engagement_features,
+    intent_features,
+    profile_features,
+]
 
 __all__ = ["CATALOG", "Feature", "FeatureSet", "customer_features", "default_as_of"]
 
