@@ -87,8 +87,13 @@ def own_values_order() -> dict:
     return placed
 
 
+def enriched_lines(ws: Workspace) -> list[dict]:
+    lines = enriched_order_lines(ws.table("order_lines"), ws.table("products"))
+    return lines.to_pyarrow().to_pylist()
+
+
 def enriched(ws: Workspace) -> dict[tuple[str, str], dict]:
-    lines = enriched_order_lines(ws.store).to_pyarrow().to_pylist()
+    lines = enriched_lines(ws)
     return {(line["order_id"], line["product_name"]): line for line in lines}
 
 
@@ -122,7 +127,7 @@ def test_enrichment_keeps_amounts_and_totals_add_up(workspace: Workspace, tmp_pa
     placed = [lines_order(), own_values_order()]
     workspace.import_file(write_orders(tmp_path / "orders_export.csv", placed))
     workspace.import_file(CATALOG)
-    lines = enriched_order_lines(workspace.store)
+    lines = enriched_order_lines(workspace.table("order_lines"), workspace.table("products"))
     by_category = lines.group_by("category").aggregate(amount=lines.amount.sum()).to_pandas()
     got = {
         (None if c != c or c is None else c): a
@@ -142,7 +147,7 @@ def test_enrichment_keeps_amounts_and_totals_add_up(workspace: Workspace, tmp_pa
 
 def test_without_a_catalog_lines_are_unchanged(workspace: Workspace, tmp_path: Path):
     workspace.import_file(write_orders(tmp_path / "orders_export.csv", [own_values_order()]))
-    (line,) = enriched_order_lines(workspace.store).to_pyarrow().to_pylist()
+    (line,) = enriched_lines(workspace)
     stored = workspace.table("order_lines").to_pyarrow().to_pylist()[0]
     assert {c: line[c] for c in stored} == stored
     assert (line["category"], line["matched_by"], line["product_key"]) == (None, None, None)

@@ -18,8 +18,6 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from segmint.store import Store
-
 LINE_KEY = ("order_id", "line_number")
 #: Match rules, best first: (name, score of an exact variant match, score otherwise).
 RULES = {"sku": (0, 0), "handle_sku": (1, 2), "handle_name": (3, 4), "title": (5, 6)}
@@ -31,12 +29,10 @@ def slug(text: ir.StringValue) -> ir.StringValue:
     return text.lower().re_replace(r"[^a-z0-9]+", "-").re_replace(r"^-+|-+$", "")
 
 
-def enriched_order_lines(store: Store) -> ir.Table:
+def enriched_order_lines(lines: ir.Table, products: ir.Table) -> ir.Table:
     """``order_lines`` plus ``product_key``, ``matched_by``, ``category``, ``product_type``
     and ``product_tags``; ``vendor`` and ``compare_at_price`` filled from the product when
     the line has none."""
-    lines = store.table("order_lines")
-    products = store.table("products")
     best = _best_matches(lines, products)
     catalog = products.select(
         "product_key",

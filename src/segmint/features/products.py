@@ -9,7 +9,6 @@ has no category, counts in the customer's product line amount under no category:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import ibis
@@ -60,19 +59,9 @@ PRODUCTS_PURCHASED = feature(
 )
 
 
-@dataclass(frozen=True)
-class _TablesStore:
-    """What :func:`enriched_order_lines` reads from a store (``table(name)``), from ``Tables``."""
-
-    tables: Tables
-
-    def table(self, name: str) -> ir.Table:
-        return getattr(self.tables, name)
-
-
 def counted_product_lines(tables: Tables, as_of: date) -> ir.Table:
     """Enriched product lines of counted orders up to ``as_of``, with the order's customer."""
-    lines = enriched_order_lines(_TablesStore(tables))  # type: ignore[arg-type]
+    lines = enriched_order_lines(tables.order_lines, tables.products)
     lines = lines.filter(lines.line_kind == "product")
     counted = counted_orders(tables.orders, as_of).select("order_id", "customer_id")
     return lines.join(counted, "order_id")
