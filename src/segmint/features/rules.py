@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from segmint.features.catalog import CATALOG
-from segmint.rules import Alias, Attribute, Catalog
+from segmint.rules import Alias, Attribute, Catalog, FunctionSpec
 
 #: Shopify segment-editor attribute names -> segmint features (segments-reference, section 1).
 SHOPIFY_ALIASES: dict[str, str | Alias] = {
@@ -18,7 +18,7 @@ SHOPIFY_ALIASES: dict[str, str | Alias] = {
 }
 
 
-def rule_catalog() -> Catalog:
+def rule_catalog(functions: tuple[FunctionSpec, ...] = ()) -> Catalog:
     """Every feature as a rule attribute; Shopify's names for those segmint has."""
     attributes = [Attribute(f.name, f.type, f.values, f.definition) for f in CATALOG.values()]
     known = {f.name for f in CATALOG.values()}
@@ -27,4 +27,4 @@ def rule_catalog() -> Catalog:
         for name, alias in SHOPIFY_ALIASES.items()
         if (alias if isinstance(alias, str) else alias.target) in known
     }
-    return Catalog(attributes, aliases=aliases)
+    return Catalog(attributes, aliases=aliases, functions=functions)

@@ -13,8 +13,10 @@ import ibis.expr.types as ir
 
 from segmint.errors import WorkspaceError
 from segmint.features.rules import rule_catalog
+from segmint.features.tables import Tables
 from segmint.refresh import FEATURES_TABLE
 from segmint.rules import attributes, compile_rule, parse_rule
+from segmint.segments.functions import PRODUCTS_PURCHASED, products_purchased
 from segmint.store import Store
 
 #: Columns every preview shows before the rule's own attributes.
@@ -43,10 +45,11 @@ def latest_as_of(store: Store) -> date:
 def preview(store: Store, rule: str) -> Preview:
     """Evaluate ``rule`` against the latest refresh without saving it."""
     as_of = latest_as_of(store)
-    catalog = rule_catalog()
+    catalog = rule_catalog((PRODUCTS_PURCHASED,))
     checked = parse_rule(rule, catalog)
     features = store.table(FEATURES_TABLE)
-    members = features.filter(compile_rule(checked, features, catalog, as_of))
+    functions = {"products_purchased": products_purchased(Tables.of(store), as_of)}
+    members = features.filter(compile_rule(checked, features, catalog, as_of, functions))
     shown = list(dict.fromkeys([*PREVIEW_COLUMNS, *sorted(attributes(checked))]))
     total = int(features.count().to_pyarrow().as_py())
     return Preview(rule=rule, as_of=as_of, members=members.select(*shown), customers=total)
