@@ -13,11 +13,14 @@ from datetime import date
 from typing import Any
 
 import ibis
+import pyarrow as pa
 
 from segmint.features import customer_features
+from segmint.features.tables import Tables
+from segmint.schema import FEATURES_TABLE
+from segmint.segments.library import LIBRARY, PARAMETERS, rule_values
+from segmint.segments.membership import memberships, store_statistics
 from segmint.store import Store, utcnow
-
-FEATURES_TABLE = "customer_features"
 
 
 @dataclass(frozen=True)
@@ -37,26 +40,49 @@ class RefreshResult:
 
 
 def refresh(store: Store, as_of: date | None = None) -> RefreshResult:
-    """Recompute and store all features as of ``as_of`` (default: the latest order day)."""
+    """Recompute and store all features and library memberships as of ``as_of``."""
     started = utcnow()
     features = customer_features(store, as_of)
     staged = store.stage("_features_new", features.table)
     customers = int(staged.count().to_pyarrow().as_py())
     refresh_id = store.next_id("refreshes", "refresh_id")
+    statistics = store_statistics(staged)
+    members, rules = memberships(
+        staged, Tables.of(store), features.as_of, LIBRARY, rule_values(PARAMETERS, statistics)
+    )
+    members = store.stage("_members_new", members.mutate(refresh_id=ibis.literal(refresh_id)))
     cuts = features.rfm_cuts.as_dict()
     with store.transaction():
         store.con.create_table(FEATURES_TABLE, staged, overwrite=True)
+        store.delete_all("segment_members")
+        store.insert("segment_members", members)
+        store.insert("segment_versions", _versions(refresh_id, rules))
         store.insert(
             "refreshes",
-            ibis.memtable(
+            pa.table(
                 {
                     "refresh_id": [refresh_id],
                     "as_of": [features.as_of],
                     "customers": [customers],
                     "rfm_cut_points": [json.dumps(cuts)],
+                    "store_statistics": [json.dumps(statistics)],
                     "started_at": [started],
                     "finished_at": [utcnow()],
                 }
             ),
         )
     return RefreshResult(refresh_id, features.as_of, customers, cuts)
+
+
+def _versions(refresh_id: int, rules: dict[str, str]) -> pa.Table:
+    """The rule text of every segment as this refresh evaluated it."""
+    by_slug = {s.slug: s for s in LIBRARY}
+    return pa.table(
+        {
+            "refresh_id": [refresh_id] * len(rules),
+            "segment": list(rules),
+            "family": [by_slug[slug].family for slug in rules],
+            "name": [by_slug[slug].name for slug in rules],
+            "rule": list(rules.values()),
+        }
+    )

@@ -11,6 +11,9 @@ import ibis.expr.datatypes as dt
 
 SCHEMA_VERSION = 1
 
+#: The table ``segmint refresh`` writes: one row per customer, one column per feature.
+FEATURES_TABLE = "customer_features"
+
 MONEY = dt.Decimal(18, 2)
 PRICE = dt.Decimal(18, 4)
 
@@ -195,8 +198,21 @@ TABLES: dict[str, ibis.Schema] = {
             "as_of": "date",
             "customers": "int64",
             "rfm_cut_points": "string",
+            "store_statistics": "string",
             "started_at": "timestamp",
             "finished_at": "timestamp",
+        }
+    ),
+    "segment_members": ibis.schema(
+        {"refresh_id": "int64", "customer_id": "string", "segment": "string", "family": "string"}
+    ),
+    "segment_versions": ibis.schema(
+        {
+            "refresh_id": "int64",
+            "segment": "string",
+            "family": "string",
+            "name": "string",
+            "rule": "string",
         }
     ),
     "settings": ibis.schema({"key": "string", "value": "string"}),

@@ -178,6 +178,12 @@ class Store:
         finally:
             self.con.con.unregister(name)
 
+    def delete_all(self, table: str) -> None:
+        """Empty a workspace table (inside a transaction, to replace its contents)."""
+        if table not in TABLES:
+            raise ValueError(f"not a workspace table: {table}")
+        self.con.raw_sql(sge.delete(sge.to_identifier(table, quoted=True)).sql("duckdb"))
+
     def delete_where_key_in(self, table: str, key: str, keys_table: str) -> None:
         """Delete rows of ``table`` whose ``key`` appears in the staged ``keys_table``."""
         if table not in TABLES or key not in TABLES[table]:

@@ -20,8 +20,8 @@ from segmint.errors import SegmintError, WorkspaceError
 from segmint.importers.base import ImportOptions
 from segmint.importing import ImportResult, import_file
 from segmint.normalize import normalize_email, normalize_phone
-from segmint.refresh import FEATURES_TABLE, RefreshResult, refresh
-from segmint.schema import TABLES
+from segmint.refresh import RefreshResult, refresh
+from segmint.schema import FEATURES_TABLE, TABLES
 from segmint.settings import Settings, parse_setting
 from segmint.store import Store
 from segmint.summary import workspace_summary

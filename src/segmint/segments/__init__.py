@@ -14,8 +14,8 @@ import ibis.expr.types as ir
 from segmint.errors import WorkspaceError
 from segmint.features.rules import rule_catalog
 from segmint.features.tables import Tables
-from segmint.refresh import FEATURES_TABLE
 from segmint.rules import attributes, compile_rule, parse_rule
+from segmint.schema import FEATURES_TABLE
 from segmint.segments.functions import PRODUCTS_PURCHASED, products_purchased
 from segmint.store import Store
 
