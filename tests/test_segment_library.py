@@ -154,3 +154,27 @@ def test_docs_list_every_library_segment():
     text = DOCS.read_text(encoding="utf-8")
     for segment in LIBRARY:
         assert f"`{segment.slug}`" in text, segment.slug
+
+
+def test_segments_list_sizes_and_shares(shop: Workspace):
+    import json
+
+    from typer.testing import CliRunner
+
+    import segmint.cli.main  # noqa: F401
+    from segmint.cli.app import app
+
+    done = CliRunner().invoke(app, ["-w", str(shop.store.path), "segments", "list", "--json"])
+    assert done.exit_code == 0, done.output
+    records = {r["segment"]: r for r in json.loads(done.stdout)}
+    assert list(records) == [s.slug for s in LIBRARY]
+    f = shop.features().to_pandas()
+    found = members(shop)
+    vip = set(found.customer_id[found.segment == "value_vip"])
+    spent = f.amount_spent.astype(float)
+    assert records["value_vip"]["customers"] == len(vip)
+    assert records["value_vip"]["share_of_customers"] == round(len(vip) / len(f), 4)
+    expected_revenue = spent[f.customer_id.isin(vip)].sum() / spent.sum()
+    assert records["value_vip"]["share_of_revenue"] == pytest.approx(expected_revenue, abs=1e-4)
+    rfm_total = sum(r["customers"] for r in records.values() if r["family"] == "rfm")
+    assert rfm_total == int(f.rfm_group.notna().sum())

@@ -190,6 +190,19 @@ segments_app = typer.Typer(help="Evaluate and manage segments.", no_args_is_help
 app.add_typer(segments_app, name="segments")
 
 
+@segments_app.command("list")
+def segments_list(as_json: JsonOption = False) -> None:
+    """Every segment with its size, share of customers and share of revenue."""
+    from segmint.segments import segment_sizes
+    from segmint.segments.library import LIBRARY
+
+    with open_workspace() as ws:
+        records = segment_sizes(ws.store).to_pyarrow().to_pylist()
+    order = {s.slug: i for i, s in enumerate(LIBRARY)}
+    records.sort(key=lambda r: order.get(r["segment"], len(order)))
+    print_records(records, as_json=as_json, title="Segments (latest refresh)")
+
+
 @segments_app.command("preview")
 def segments_preview(
     rule: Annotated[str, typer.Argument(help='A rule, e.g. "number_of_orders >= 3".')],

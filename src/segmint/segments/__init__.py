@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import ibis
 import ibis.expr.types as ir
 
 from segmint.errors import WorkspaceError
@@ -53,3 +54,36 @@ def preview(store: Store, rule: str) -> Preview:
     shown = list(dict.fromkeys([*PREVIEW_COLUMNS, *sorted(attributes(checked))]))
     total = int(features.count().to_pyarrow().as_py())
     return Preview(rule=rule, as_of=as_of, members=members.select(*shown), customers=total)
+
+
+def segment_sizes(store: Store) -> ir.Table:
+    """Every segment of the latest refresh: customers, share of customers, share of revenue.
+
+    Revenue is ``amount_spent``; shares are of all customers and of all amount spent.
+    """
+    latest_as_of(store)
+    features = store.table(FEATURES_TABLE)
+    members = store.table("segment_members")
+    versions = store.table("segment_versions")
+    latest = versions.filter(versions.refresh_id == versions.refresh_id.max())
+    totals = features.aggregate(
+        all_customers=features.count(), all_spent=features.amount_spent.sum()
+    )
+    spent = members.join(features.select("customer_id", "amount_spent"), "customer_id")
+    sizes = spent.group_by("segment").aggregate(
+        customers=spent.count(), amount_spent=spent.amount_spent.sum()
+    )
+    joined = latest.left_join(sizes, "segment").cross_join(totals)
+    customers = joined.customers.fill_null(0)
+    return joined.select(
+        "segment",
+        "name",
+        "family",
+        customers=customers,
+        share_of_customers=(customers / joined.all_customers).round(4),
+        share_of_revenue=ibis.ifelse(
+            joined.all_spent > 0, joined.amount_spent.fill_null(0) / joined.all_spent, 0
+        )
+        .cast("float64")
+        .round(4),
+    )
