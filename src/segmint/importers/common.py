@@ -56,15 +56,28 @@ def drop_exact_duplicates(store: Store, table: pa.Table) -> tuple[pa.Table, list
 
 
 def learn_currency(
-    ctx: ImportContext, seen: Iterable[str | None], default: str | None = None
+    ctx: ImportContext,
+    seen: pa.ChunkedArray | Iterable[str | None],
+    default: str | None = None,
 ) -> str:
     """The workspace currency: set, given, or the most common one in this file."""
     if ctx.currency:
         return ctx.currency
-    counts = Counter(c.strip().upper() for c in seen if c and c.strip().upper() in ISO_4217)
+    counts = _currency_counts(seen)
     currency = ctx.options.currency or (counts.most_common(1)[0][0] if counts else default) or "USD"
     ctx.setting_updates["currency"] = currency.upper()
     return currency.upper()
+
+
+def _currency_counts(seen: pa.ChunkedArray | Iterable[str | None]) -> Counter[str]:
+    """ISO 4217 codes and how often each appears, in order of first appearance."""
+    if isinstance(seen, pa.ChunkedArray | pa.Array):
+        tally = pc.value_counts(pc.utf8_upper(pc.utf8_trim_whitespace(seen)))
+        pairs = zip(
+            tally.field("values").to_pylist(), tally.field("counts").to_pylist(), strict=True
+        )
+        return Counter({code: n for code, n in pairs if code in ISO_4217})
+    return Counter(c.strip().upper() for c in seen if c and c.strip().upper() in ISO_4217)
 
 
 def learn_timezone(ctx: ImportContext, texts: Iterable[str | None]) -> str:

@@ -316,9 +316,9 @@ class MappedImporter(Importer):
             table, rejects = drop_exact_duplicates(ctx.store, table)
         duplicates = len(rejects)
         cells = Cells(table, self.fields)
-        zone = learn_timezone(ctx, cells.raw("placed_at").to_pylist()[:10_000])
+        zone = learn_timezone(ctx, cells.raw("placed_at").slice(0, 10_000).to_pylist())
         file_currency = self.mapping["currency"] or ctx.options.currency
-        learn_currency(ctx, cells.text("currency").to_pylist(), default=file_currency)
+        learn_currency(ctx, cells.text("currency"), default=file_currency)
         typed = self._typed_orders(cells, ctx, zone)
         rejects += cells.rejects()
         bad = pc.is_in(typed[ROW], value_set=pa.array([r.row for r in rejects], pa.int64()))

@@ -115,8 +115,8 @@ class ShopifyOrdersImporter(Importer):
         table, rejects = drop_exact_duplicates(ctx.store, raw.take())
         duplicates = len(rejects)
         cells = Cells(table, self.column_map(raw.header))
-        zone = learn_timezone(ctx, cells.raw("Created at").to_pylist()[:10_000])
-        learn_currency(ctx, cells.text("Currency").to_pylist())
+        zone = learn_timezone(ctx, cells.raw("Created at").slice(0, 10_000).to_pylist())
+        learn_currency(ctx, cells.text("Currency"))
         typed = self._typed(cells, ctx, zone)
         rejects += cells.rejects()
         del table, cells
