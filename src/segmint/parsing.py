@@ -32,6 +32,14 @@ ISO_FORMATS = (
     "%Y-%m-%d",
 )
 
+#: A date-time with fractional seconds (``2024-11-29 09:30:00.250``): group 1 is the rest.
+FRACTIONAL_SECONDS = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})[.,]\d+"
+
+
+def drop_fractional_seconds(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Date-time text with fractional seconds cut off (the formats read whole seconds)."""
+    return pc.replace_substring_regex(text, pattern=FRACTIONAL_SECONDS, replacement=r"\1")
+
 
 @dataclass
 class Problem:

@@ -55,6 +55,15 @@ def drop_exact_duplicates(store: Store, table: pa.Table) -> tuple[pa.Table, list
     return table.filter(keep), rejects
 
 
+def first_in_file_order(rows: ir.Table, column: str) -> ir.Value:
+    """Aggregate: the column's first non-null value in file (row) order.
+
+    ``argmin`` over the row number rather than an ordered ``first``: DuckDB can spill it,
+    where an ordered aggregate buffers every value of a group in memory.
+    """
+    return rows[column].argmin(rows[ROW], where=rows[column].notnull())
+
+
 def learn_currency(
     ctx: ImportContext,
     seen: pa.ChunkedArray | Iterable[str | None],

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from segmint.importers.base import Batch, ImportContext, Importer
 from segmint.importers.common import learn_currency, learn_timezone, money
 from segmint.normalize import namespaced, normalize_email, normalize_phone
-from segmint.parsing import ISO_FORMATS, Cells, Timestamps
+from segmint.parsing import ISO_FORMATS, Cells, Timestamps, drop_fractional_seconds
 from segmint.readers import RawTable
 from segmint.readers.base import ROW, Reject
 
@@ -74,7 +74,6 @@ IDENTITY_COLUMNS = ("email", "customer_id", "phone")
 #: Distinct unknown event names reported by name; further ones share a generic reason.
 MAX_NAMED_UNKNOWN = 50
 EPOCH = r"^\d{10,19}$"
-FRACTION = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})[.,]\d+"
 NO_IDENTITY = "no usable email, phone or customer_id: the event cannot be linked to a customer"
 UNKNOWN_SEGMINT_ID = "unknown segmint customer id (no customer in this workspace has it)"
 
@@ -257,7 +256,7 @@ def _timestamps(cells: Cells, zone: str) -> Timestamps:
     )
     seconds = pc.cast(pc.divide(number, pc.cast(divisor, pa.int64())), pa.timestamp("s", "UTC"))
     epoch_text = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
-    rewritten = pc.replace_substring_regex(text, pattern=FRACTION, replacement=r"\1")
+    rewritten = drop_fractional_seconds(text)
     rewritten = pc.replace_substring_regex(rewritten, pattern=r"\s*UTC$", replacement="+0000")
     normalized = pc.if_else(is_epoch, epoch_text, rewritten)
     probe = Cells(pa.table({"timestamp": normalized, ROW: cells.table[ROW]}))

@@ -73,7 +73,7 @@ from segmint.importers.common import (
 )
 from segmint.importers.events import EventsImporter
 from segmint.normalize import namespaced, normalize_email, normalize_phone
-from segmint.parsing import ISO_FORMATS, Cells, Timestamps
+from segmint.parsing import ISO_FORMATS, Cells, Timestamps, drop_fractional_seconds
 from segmint.readers import RawTable, read_table
 from segmint.readers.base import ROW, Reject
 from segmint.settings import Settings
@@ -138,7 +138,6 @@ TEXT_FIELDS = (
     "category",
     "country",
 )
-FRACTION = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})[.,]\d+"
 NO_CUSTOMER = "no customer id, email or phone: nobody to link it to"
 #: Status words (lower case) that are not placed orders; every other status is ``placed``.
 CANCELLED_STATUSES = ("cancelled", "canceled")
@@ -500,7 +499,7 @@ class _MappedEvents(EventsImporter):
 def _timestamps(cells: Cells, name: str, zone: str, formats: tuple[str, ...]) -> Timestamps:
     """Parse a date-time column, ignoring fractional seconds (``2024-11-29 09:30:00.250``,
     and Parquet timestamps in micro- or nanoseconds); problems name the file's column."""
-    text = pc.replace_substring_regex(cells.text(name), pattern=FRACTION, replacement=r"\1")
+    text = drop_fractional_seconds(cells.text(name))
     probe = Cells(pa.table({name: text, ROW: cells.table[ROW]}))
     times = probe.timestamp(name, zone, formats=formats)
     for problem in probe.problems:

@@ -18,6 +18,7 @@ from segmint.importers.common import (
     consent_from_flag,
     currency_problem,
     drop_exact_duplicates,
+    first_in_file_order,
     fx_rate,
     learn_currency,
     learn_timezone,
@@ -238,17 +239,13 @@ def _cascade_bad_rows(
     return pc.invert(pc.or_(is_bad, in_bad_order)), cascade
 
 
-def _first(t: ir.Table, column: str) -> ir.Value:
-    return t[column].argmin(t[ROW], where=t[column].notnull())
-
-
 def _orders(rows: ir.Table, ctx: ImportContext) -> ir.Table:
     """One row per order (``Name``), order-level fields from the order's first rows."""
     orders = rows.group_by("name").aggregate(
         first_row=rows[ROW].min(),
         placed_at=rows.created_at.argmin(rows[ROW]),
         placed_date=rows.created_date.argmin(rows[ROW]),
-        **{c: _first(rows, c) for c in ORDER_FIELDS},
+        **{c: first_in_file_order(rows, c) for c in ORDER_FIELDS},
     )
     currency = ibis.coalesce(orders.currency, ibis.literal(ctx.currency))
     orders = orders.mutate(

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmint.importers.base import Batch, ImportContext, Importer
-from segmint.importers.common import drop_exact_duplicates, split_list
+from segmint.importers.common import drop_exact_duplicates, first_in_file_order, split_list
 from segmint.parsing import Cells
 from segmint.readers import RawTable
 from segmint.readers.base import ROW, Reject
@@ -121,10 +121,6 @@ def _typed(cells: Cells, max_amount: float) -> pa.Table:
     return pa.table(columns)
 
 
-def _first(t: ir.Table, column: str) -> ir.Value:
-    return t[column].first(where=t[column].notnull(), order_by=t[ROW])
-
-
 def _variants(rows: ir.Table) -> ir.Table:
     """Good variant rows with their product's fields, title and key.
 
@@ -135,7 +131,7 @@ def _variants(rows: ir.Table) -> ir.Table:
     products = (
         rows.filter(rows.handle.notnull())
         .group_by("handle")
-        .aggregate(**{c: _first(rows, c) for c in PRODUCT_FIELDS})
+        .aggregate(**{c: first_in_file_order(rows, c) for c in PRODUCT_FIELDS})
     )
     variants = rows.filter(~rows.bad & rows.is_variant).drop(*PRODUCT_FIELDS)
     joined = variants.join(products, "handle")
