@@ -16,12 +16,13 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from segmint.errors import SegmintError, WorkspaceError
+from segmint.errors import SegmintError
+from segmint.features.tables import stored_features
 from segmint.importers.base import ImportOptions
 from segmint.importing import ImportResult, import_file
 from segmint.normalize import normalize_email, normalize_phone
 from segmint.refresh import RefreshResult, refresh
-from segmint.schema import FEATURES_TABLE, TABLES
+from segmint.schema import TABLES
 from segmint.settings import Settings, parse_setting
 from segmint.store import Store
 from segmint.summary import workspace_summary
@@ -103,9 +104,7 @@ class Workspace:
 
     def features(self) -> ir.Table:
         """The features of the latest refresh (run :meth:`refresh` first)."""
-        if FEATURES_TABLE not in self.store.con.list_tables():
-            raise WorkspaceError("no features yet", hint="run `segmint refresh` first")
-        return self.store.table(FEATURES_TABLE)
+        return stored_features(self.store)
 
     def resolve_customer_id(self, customer_id: str) -> str | None:
         """Follow merge redirects: an id handed out earlier still finds its customer."""

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 import ibis.expr.types as ir
 
+from segmint.errors import WorkspaceError
+from segmint.schema import FEATURES_TABLE
 from segmint.store import Store
+
+
+def stored_features(store: Store) -> ir.Table:
+    """The features the latest ``segmint refresh`` stored."""
+    if FEATURES_TABLE not in store.con.list_tables():
+        raise WorkspaceError("no features yet", hint="run `segmint refresh` first")
+    return store.table(FEATURES_TABLE)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,9 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-from segmint.errors import WorkspaceError
-from segmint.features.rules import rule_catalog
-from segmint.features.tables import Tables
+from segmint.features.tables import Tables, stored_features
 from segmint.rules import attributes, compile_rule, parse_rule
-from segmint.schema import FEATURES_TABLE
-from segmint.segments.functions import PRODUCTS_PURCHASED, products_purchased
+from segmint.segments.functions import rule_context
 from segmint.store import Store
 
 #: Columns every preview shows before the rule's own attributes.
@@ -36,8 +33,7 @@ class Preview:
 
 def latest_as_of(store: Store) -> date:
     """The as-of day of the latest refresh."""
-    if FEATURES_TABLE not in store.con.list_tables():
-        raise WorkspaceError("no features yet", hint="run `segmint refresh` first")
+    stored_features(store)
     refreshes = store.table("refreshes")
     latest = refreshes.order_by(refreshes.refresh_id.desc()).limit(1)
     return latest.as_of.to_pyarrow().to_pylist()[0]
@@ -46,10 +42,9 @@ def latest_as_of(store: Store) -> date:
 def preview(store: Store, rule: str) -> Preview:
     """Evaluate ``rule`` against the latest refresh without saving it."""
     as_of = latest_as_of(store)
-    catalog = rule_catalog((PRODUCTS_PURCHASED,))
+    catalog, functions = rule_context(Tables.of(store), as_of)
     checked = parse_rule(rule, catalog)
-    features = store.table(FEATURES_TABLE)
-    functions = {"products_purchased": products_purchased(Tables.of(store), as_of)}
+    features = stored_features(store)
     members = features.filter(compile_rule(checked, features, catalog, as_of, functions))
     shown = list(dict.fromkeys([*PREVIEW_COLUMNS, *sorted(attributes(checked))]))
     total = int(features.count().to_pyarrow().as_py())
@@ -61,8 +56,7 @@ def segment_sizes(store: Store) -> ir.Table:
 
     Revenue is ``amount_spent``; shares are of all customers and of all amount spent.
     """
-    latest_as_of(store)
-    features = store.table(FEATURES_TABLE)
+    features = stored_features(store)
     members = store.table("segment_members")
     versions = store.table("segment_versions")
     latest = versions.filter(versions.refresh_id == versions.refresh_id.max())

@@ -20,9 +20,10 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.definitions import counted_orders
+from segmint.features.rules import rule_catalog
 from segmint.features.tables import Tables
 from segmint.products import enriched_order_lines
-from segmint.rules import FunctionSpec, Param
+from segmint.rules import Catalog, FunctionSpec, Param, RuleFunction
 
 PRODUCTS_PURCHASED = FunctionSpec(
     "products_purchased",
@@ -80,3 +81,9 @@ def products_purchased(tables: Tables, as_of: date) -> Callable[[dict, ir.Table]
         return table.customer_id.isin(buyers.customer_id)
 
     return evaluate
+
+
+def rule_context(tables: Tables, as_of: date) -> tuple[Catalog, dict[str, RuleFunction]]:
+    """The catalog rules are checked against and the functions they may call, as of a day."""
+    catalog = rule_catalog((PRODUCTS_PURCHASED,))
+    return catalog, {"products_purchased": products_purchased(tables, as_of)}

@@ -13,10 +13,9 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.features.rfm import nearest_rank_cut_points
-from segmint.features.rules import rule_catalog
 from segmint.features.tables import Tables
 from segmint.rules import compile_rule, parse_rule
-from segmint.segments.functions import PRODUCTS_PURCHASED, products_purchased
+from segmint.segments.functions import rule_context
 from segmint.segments.library import LIBRARY, PARAMETERS, SegmentDef, rule_values
 
 
@@ -56,8 +55,7 @@ def memberships(
 ) -> tuple[ir.Table, dict[str, str]]:
     """``customer_id, segment, family`` for every membership, and each segment's rule text."""
     values = values or rule_values(PARAMETERS, store_statistics(features))
-    catalog = rule_catalog((PRODUCTS_PURCHASED,))
-    functions = {"products_purchased": products_purchased(tables, as_of)}
+    catalog, functions = rule_context(tables, as_of)
     rules = {s.slug: s.rule_text(values) for s in segments}
     parts = []
     for segment in segments:
