@@ -10,64 +10,18 @@ from pathlib import Path
 
 import pytest
 
+import shopify_files
 from segmint.demo import DemoFiles, generate_demo_store
 
-ORDERS_HEADER = (
-    "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Accepts Marketing,"
-    "Currency,Subtotal,Shipping,Taxes,Total,Discount Code,Discount Amount,Shipping Method,"
-    "Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem compare at price,"
-    "Lineitem sku,Lineitem requires shipping,Lineitem taxable,Lineitem fulfillment status,"
-    "Billing Name,Billing Street,Billing Address1,Billing Address2,Billing Company,"
-    "Billing City,Billing Zip,Billing Province,Billing Country,Billing Phone,Shipping Name,"
-    "Shipping Street,Shipping Address1,Shipping Address2,Shipping Company,Shipping City,"
-    "Shipping Zip,Shipping Province,Shipping Country,Shipping Phone,Notes,Note Attributes,"
-    "Cancelled at,Payment Method,Payment Reference,Refunded Amount,Vendor,Outstanding Balance,"
-    "Employee,Location,Device ID,Id,Tags,Risk Level,Source,Lineitem discount,Tax 1 Name,"
-    "Tax 1 Value,Tax 2 Name,Tax 2 Value,Tax 3 Name,Tax 3 Value,Tax 4 Name,Tax 4 Value,"
-    "Tax 5 Name,Tax 5 Value,Phone,Receipt Number,Duties,Billing Province Name,"
-    "Shipping Province Name,Payment ID,Payment Terms Name,Next Payment Due At,"
-    "Payment References"
-)
-CUSTOMERS_HEADER = (
-    "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Company,"
-    "Default Address Address1,Default Address Address2,Default Address City,"
-    "Default Address Province Code,Default Address Country Code,Default Address Zip,"
-    "Default Address Phone,Phone,Accepts SMS Marketing,Total Spent,Total Orders,Note,"
-    "Tax Exempt,Tags"
-)
-PRODUCTS_HEADER = (
-    "Handle,Title,Body (HTML),Vendor,Product Category,Type,Tags,Published,Option1 Name,"
-    "Option1 Value,Option2 Name,Option2 Value,Option3 Name,Option3 Value,Variant SKU,"
-    "Variant Grams,Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy,"
-    "Variant Fulfillment Service,Variant Price,Variant Compare At Price,"
-    "Variant Requires Shipping,Variant Taxable,Variant Barcode,Image Src,Image Position,"
-    "Image Alt Text,Gift Card,SEO Title,SEO Description,"
-    "Google Shopping / Google Product Category,Google Shopping / Gender,"
-    "Google Shopping / Age Group,Google Shopping / MPN,Google Shopping / Condition,"
-    "Google Shopping / Custom Product,Variant Image,Variant Weight Unit,Variant Tax Code,"
-    "Cost per item,Status"
-)
+#: The real exports' headers, as the Shopify fixtures of the importer tests write them.
+ORDERS_HEADER = ",".join(shopify_files.ORDERS_HEADER)
+CUSTOMERS_HEADER = ",".join(shopify_files.CUSTOMERS_HEADER)
+PRODUCTS_HEADER = ",".join(shopify_files.PRODUCTS_HEADER)
 EVENTS_HEADER = (
     "event,timestamp,email,customer_id,order_id,product_id,product_name,category,value,"
     "device,channel,campaign"
 )
-#: Cells that continuation rows (second and later line items of an order) carry.
-CONTINUATION = {
-    "Name",
-    "Email",
-    "Created at",
-    "Lineitem quantity",
-    "Lineitem name",
-    "Lineitem price",
-    "Lineitem compare at price",
-    "Lineitem sku",
-    "Lineitem requires shipping",
-    "Lineitem taxable",
-    "Lineitem fulfillment status",
-    "Vendor",
-    "Lineitem discount",
-    "Phone",
-}
+CONTINUATION = shopify_files.CONTINUATION
 ORDER_LEVEL = (
     "Financial Status",
     "Accepts Marketing",
