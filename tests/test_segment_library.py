@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from segmint.segments.library import LIBRARY, PARAMETERS
+from segmint.segments.library import FAMILIES, LIBRARY, PARAMETERS
 from segmint.workspace import Workspace
 from shopify_files import order, write_customers, write_orders
 
@@ -65,7 +65,7 @@ def test_library_slugs_families_and_priorities():
         if segment.family:
             assert segment.slug.startswith(segment.family + "_")
             families.setdefault(segment.family, []).append(segment.priority)
-    assert set(families) == {"rfm", "lifecycle", "value"}
+    assert tuple(families) == FAMILIES
     for priorities in families.values():
         assert len(priorities) == len(set(priorities))
 
@@ -78,13 +78,14 @@ def test_every_customer_is_in_at_most_one_segment_per_family(shop: Workspace):
 def test_rfm_family_follows_the_rfm_group(shop: Workspace):
     features = shop.features().to_pandas()
     expected = {
-        (c, f"rfm_{g}")
+        (c, f"rfm_{g}" if isinstance(g, str) else "rfm_no_orders")
         for c, g in zip(features.customer_id, features.rfm_group, strict=True)
-        if isinstance(g, str)
     }
     found = members(shop)
     got = set(map(tuple, found[found.family == "rfm"][["customer_id", "segment"]].values))
-    assert got == expected and len(got) == int(features.rfm_group.notna().sum())
+    assert got == expected and len(got) == len(features)
+    no_orders = {c for c, s in got if s == "rfm_no_orders"}
+    assert no_orders == set(features.customer_id[features.number_of_orders == 0])
 
 
 def test_lifecycle_priority_matches_an_independent_implementation(shop: Workspace):
@@ -150,8 +151,11 @@ def test_refresh_records_each_rule_as_evaluated(shop: Workspace):
     assert "{" not in top and top.startswith("net_sales >= ")
 
 
-def test_docs_list_every_library_segment():
+def test_docs_segments_md_is_generated_from_the_library():
+    from segmint.segments.docs import render
+
     text = DOCS.read_text(encoding="utf-8")
+    assert render(text) == text, "run: python -m segmint.segments.docs"
     for segment in LIBRARY:
         assert f"`{segment.slug}`" in text, segment.slug
 
@@ -177,4 +181,4 @@ def test_segments_list_sizes_and_shares(shop: Workspace):
     expected_revenue = spent[f.customer_id.isin(vip)].sum() / spent.sum()
     assert records["value_vip"]["share_of_revenue"] == pytest.approx(expected_revenue, abs=1e-4)
     rfm_total = sum(r["customers"] for r in records.values() if r["family"] == "rfm")
-    assert rfm_total == int(f.rfm_group.notna().sum())
+    assert rfm_total == len(f)  # the RFM family covers everyone (rfm_no_orders)

@@ -1,25 +1,32 @@
-"""``segmint refresh``: compute every customer's features as of a day and store them.
+"""``segmint refresh``: compute every customer's features and segments as of a day, and store them.
 
-A refresh replaces the ``customer_features`` table and records itself in ``refreshes``
-(the as-of day and the RFM cut points it used) in one transaction, so readers always see
-one complete refresh.
+A refresh reads the workspace folder's ``segments.yaml`` (library overrides and the user's
+segments), computes the features, the store statistics and every segment's members, then in
+one transaction replaces ``customer_features`` and ``segment_members`` and records itself in
+``refreshes`` (as-of day, RFM cut points, statistics, configuration) and ``segment_versions``
+(each segment's rule as evaluated, its version and its audience), so readers always see one
+complete refresh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
 from segmint.features import customer_features
 from segmint.features.tables import Tables
 from segmint.schema import FEATURES_TABLE
-from segmint.segments.library import LIBRARY, PARAMETERS, rule_values
-from segmint.segments.membership import memberships, store_statistics
+from segmint.segments.config import SegmentConfig, load_config
+from segmint.segments.guards import GuardWarning, audience_warnings
+from segmint.segments.library import rule_values
+from segmint.segments.membership import Resolved, memberships, store_statistics
 from segmint.store import Store, utcnow
 
 
@@ -29,34 +36,45 @@ class RefreshResult:
     as_of: date
     customers: int
     rfm_cut_points: dict[str, list[float]]
+    segments: int = 0
+    warnings: list[GuardWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "refresh_id": self.refresh_id,
             "as_of": self.as_of,
             "customers": self.customers,
+            "segments": self.segments,
             "rfm_cut_points": json.dumps(self.rfm_cut_points),
+            "warnings": len(self.warnings),
         }
 
 
-def refresh(store: Store, as_of: date | None = None) -> RefreshResult:
-    """Recompute and store all features and library memberships as of ``as_of``."""
+def refresh(
+    store: Store, as_of: date | None = None, config: SegmentConfig | None = None
+) -> RefreshResult:
+    """Recompute and store all features and segment memberships as of ``as_of``."""
     started = utcnow()
-    features = customer_features(store, as_of)
+    config = config or load_config(store.path)
+    features = customer_features(store, as_of, rfm_grid=config.rfm_grid)
     staged = store.stage("_features_new", features.table)
     customers = int(staged.count().to_pyarrow().as_py())
     refresh_id = store.next_id("refreshes", "refresh_id")
     statistics = store_statistics(staged)
-    members, rules = memberships(
-        staged, Tables.of(store), features.as_of, LIBRARY, rule_values(PARAMETERS, statistics)
+    values = rule_values(config.parameters, statistics)
+    members, resolved = memberships(
+        config.segments, staged, Tables.of(store), features.as_of, values
     )
     members = store.stage("_members_new", members.mutate(refresh_id=ibis.literal(refresh_id)))
+    sizes = _sizes(members)
+    before = _audiences_before_exclusions(staged, resolved)
+    versions = _versions(store, refresh_id, config, resolved, sizes, before)
     cuts = features.rfm_cuts.as_dict()
     with store.transaction():
         store.con.create_table(FEATURES_TABLE, staged, overwrite=True)
         store.delete_all("segment_members")
         store.insert("segment_members", members)
-        store.insert("segment_versions", _versions(refresh_id, rules))
+        store.insert("segment_versions", versions)
         store.insert(
             "refreshes",
             pa.table(
@@ -66,23 +84,105 @@ def refresh(store: Store, as_of: date | None = None) -> RefreshResult:
                     "customers": [customers],
                     "rfm_cut_points": [json.dumps(cuts)],
                     "store_statistics": [json.dumps(statistics)],
+                    "configuration": [json.dumps(config.recorded(), sort_keys=True)],
                     "started_at": [started],
                     "finished_at": [utcnow()],
                 }
             ),
         )
-    return RefreshResult(refresh_id, features.as_of, customers, cuts)
+    warnings = audience_warnings(
+        [s.slug for s in config.segments],
+        sizes,
+        before,
+        config.min_audience,
+        config.max_exclusion_shrink,
+    )
+    return RefreshResult(refresh_id, features.as_of, customers, cuts, len(sizes), warnings)
 
 
-def _versions(refresh_id: int, rules: dict[str, str]) -> pa.Table:
-    """The rule text of every segment as this refresh evaluated it."""
-    by_slug = {s.slug: s for s in LIBRARY}
-    return pa.table(
-        {
-            "refresh_id": [refresh_id] * len(rules),
-            "segment": list(rules),
-            "family": [by_slug[slug].family for slug in rules],
-            "name": [by_slug[slug].name for slug in rules],
-            "rule": list(rules.values()),
+def _sizes(members: ir.Table) -> dict[str, int]:
+    counted = members.group_by("segment").aggregate(n=members.count()).to_pyarrow()
+    return dict(zip(counted["segment"].to_pylist(), counted["n"].to_pylist(), strict=True))
+
+
+def _audiences_before_exclusions(features: ir.Table, resolved: Resolved) -> dict[str, int]:
+    """How many customers each excluding segment's own rule describes, in one scan."""
+    if not resolved.before_exclusions:
+        return {}
+    names = {slug: f"_s{i}" for i, slug in enumerate(resolved.before_exclusions)}
+    counts = features.aggregate(
+        **{
+            names[slug]: expr.cast("int64").sum()
+            for slug, expr in resolved.before_exclusions.items()
         }
     )
+    row = counts.to_pyarrow().to_pylist()[0]
+    return {slug: int(row[name] or 0) for slug, name in names.items()}
+
+
+def _fingerprint(definition: str, family: str | None, priority: int, name: str) -> str:
+    """What a segment's version follows: its definition, group, priority and name."""
+    text = json.dumps([definition, family, priority, name])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _versions(
+    store: Store,
+    refresh_id: int,
+    config: SegmentConfig,
+    resolved: Resolved,
+    sizes: dict[str, int],
+    before: dict[str, int],
+) -> pa.Table:
+    """Every segment as this refresh evaluated it, with its version and audience.
+
+    A segment's version goes up when its definition (rule with thresholds, group, priority,
+    name) differs from the one its previous refresh recorded.
+    """
+    previous = _previous_versions(store)
+    rows = []
+    for segment in config.segments:
+        definition = segment.definition(config.parameters)
+        last = previous.get(segment.slug)
+        if last is None:
+            version = 1
+        elif last["fingerprint"] == _fingerprint(
+            definition, segment.family, segment.priority, segment.name
+        ):
+            version = last["version"]
+        else:
+            version = last["version"] + 1
+        rows.append(
+            {
+                "refresh_id": refresh_id,
+                "segment": segment.slug,
+                "version": version,
+                "family": segment.family,
+                "priority": segment.priority,
+                "origin": segment.origin,
+                "name": segment.name,
+                "definition": definition,
+                "rule": resolved.rules[segment.slug],
+                "description": segment.description,
+                "action": segment.action,
+                "customers": sizes.get(segment.slug, 0),
+                "customers_before_exclusions": before.get(segment.slug),
+            }
+        )
+    return pa.Table.from_pylist(rows)
+
+
+def _previous_versions(store: Store) -> dict[str, dict[str, Any]]:
+    """The latest recorded version and definition fingerprint of every segment."""
+    versions = store.table("segment_versions")
+    latest = versions.filter(versions.refresh_id == versions.refresh_id.max())
+    rows = latest.select("segment", "version", "family", "priority", "name", "definition")
+    return {
+        row["segment"]: {
+            "version": row["version"] or 1,
+            "fingerprint": _fingerprint(
+                row["definition"] or "", row["family"], row["priority"] or 0, row["name"]
+            ),
+        }
+        for row in rows.to_pyarrow().to_pylist()
+    }

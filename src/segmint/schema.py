@@ -9,7 +9,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: The table ``segmint refresh`` writes: one row per customer, one column per feature.
 FEATURES_TABLE = "customer_features"
@@ -199,6 +199,7 @@ TABLES: dict[str, ibis.Schema] = {
             "customers": "int64",
             "rfm_cut_points": "string",
             "store_statistics": "string",
+            "configuration": "string",
             "started_at": "timestamp",
             "finished_at": "timestamp",
         }
@@ -210,12 +211,38 @@ TABLES: dict[str, ibis.Schema] = {
         {
             "refresh_id": "int64",
             "segment": "string",
+            "version": "int64",
             "family": "string",
+            "priority": "int64",
+            "origin": "string",
             "name": "string",
+            "definition": "string",
             "rule": "string",
+            "description": "string",
+            "action": "string",
+            "customers": "int64",
+            "customers_before_exclusions": "int64",
         }
     ),
     "settings": ibis.schema({"key": "string", "value": "string"}),
+}
+
+#: Columns each schema version added: version -> table -> columns (the upgrade to it adds
+#: them, empty, to an older workspace).
+ADDED_COLUMNS: dict[int, dict[str, tuple[str, ...]]] = {
+    2: {
+        "refreshes": ("configuration",),
+        "segment_versions": (
+            "version",
+            "priority",
+            "origin",
+            "definition",
+            "description",
+            "action",
+            "customers",
+            "customers_before_exclusions",
+        ),
+    },
 }
 
 #: Natural key of each table that imports upsert into.

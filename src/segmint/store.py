@@ -20,12 +20,34 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import sqlglot.expressions as sge
+from ibis.backends.sql.datatypes import DuckDBType
 
 from segmint.errors import WorkspaceError
-from segmint.schema import KEYS, SCHEMA_VERSION, TABLES
+from segmint.schema import ADDED_COLUMNS, KEYS, SCHEMA_VERSION, TABLES
+
+
+def add_columns(version: int) -> Any:
+    """The upgrade step that adds the columns of schema ``version`` (empty) to older tables."""
+
+    def step(store: Store) -> None:
+        for table, columns in ADDED_COLUMNS[version].items():
+            existing = set(store.con.table(table).columns)
+            for column in columns:
+                if column in existing:
+                    continue
+                kind = DuckDBType.from_ibis(TABLES[table][column])
+                alter = sge.Alter(
+                    this=sge.to_table(table),
+                    kind="TABLE",
+                    actions=[sge.ColumnDef(this=sge.to_identifier(column, quoted=True), kind=kind)],
+                )
+                store.con.raw_sql(alter.sql("duckdb"))
+
+    return step
+
 
 #: Upgrades from version N to N + 1, applied in order when an older workspace is opened.
-UPGRADES: dict[int, Any] = {}
+UPGRADES: dict[int, Any] = {1: add_columns(2)}
 
 
 #: DuckDB's memory budget; beyond it, large intermediate results spill to a temp folder.

@@ -165,10 +165,11 @@ def test_columns_types_and_catalog(shop: Workspace):
         "product_views_30d",
         "viewed_product_repeatedly",
         "open_cart",
+        "browsed_category",
         "days_since_last_site_visit",
     ]
     assert table.columns == ("customer_id", *names)
-    kinds = {"integer": "int", "boolean": "boolean"}
+    kinds = {"integer": "int", "boolean": "boolean", "string": "string"}
     for name in names:
         entry = CATALOG[name]
         assert entry.group == "Browsing and cart intent" and entry.definition.endswith(".")

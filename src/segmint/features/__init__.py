@@ -20,7 +20,7 @@ from segmint.features.intent import intent_features
 from segmint.features.price import price_features
 from segmint.features.products import product_features
 from segmint.features.profile import profile_features
-from segmint.features.rfm import RfmCutPoints, rfm_cut_points, with_rfm
+from segmint.features.rfm import RFM_GRID, RfmCutPoints, RfmGrid, rfm_cut_points, with_rfm
 from segmint.features.tables import Tables
 from segmint.features.transactional import transactional_features
 from segmint.store import Store
@@ -54,12 +54,15 @@ def default_as_of(orders: ir.Table) -> date | None:
 
 
 def customer_features(
-    store: Store, as_of: date | None = None, rfm_cuts: RfmCutPoints | None = None
+    store: Store,
+    as_of: date | None = None,
+    rfm_cuts: RfmCutPoints | None = None,
+    rfm_grid: RfmGrid = RFM_GRID,
 ) -> FeatureSet:
     """Every customer with every catalog feature, as of ``as_of`` (default: latest order).
 
     RFM cut points are computed from this population unless given (to rescore with the
-    cut points of an earlier refresh).
+    cut points of an earlier refresh); ``rfm_grid`` maps R and F scores to groups.
     """
     tables = Tables.of(store)
     as_of = as_of or default_as_of(tables.orders) or date.today()
@@ -69,4 +72,4 @@ def customer_features(
         base = base.left_join(extra, "customer_id").drop("customer_id_right")
     base = store.stage("_features_base", base)
     cuts = rfm_cuts or rfm_cut_points(base)
-    return FeatureSet(table=with_rfm(base, cuts), as_of=as_of, rfm_cuts=cuts)
+    return FeatureSet(table=with_rfm(base, cuts, rfm_grid), as_of=as_of, rfm_cuts=cuts)

@@ -17,6 +17,7 @@ import ibis.expr.types as ir
 from segmint.definitions import counted_orders, events_as_of
 from segmint.features.catalog import feature
 from segmint.features.tables import Tables
+from segmint.products import enriched_order_lines
 
 GROUP = "Browsing and cart intent"
 VIEW_WINDOWS = (3, 30)
@@ -28,6 +29,10 @@ SITE_EVENTS = ("active_on_site", "viewed_product", "viewed_collection", *CART_EV
 REPEAT_VIEWS = 2
 #: ... within this many days ending with the as-of day.
 REPEAT_WINDOW_DAYS = 3
+#: ``browsed_category``: this many views of one category's products ...
+BROWSE_VIEWS = 3
+#: ... within this many days ending with the as-of day.
+BROWSE_WINDOW_DAYS = 30
 
 PRODUCT_VIEWS_IN = {
     n: feature(
@@ -57,6 +62,15 @@ OPEN_CART = feature(
     "as-of day with no purchase (counted order or `placed_order` event, up to the as-of day) "
     "at or after it, i.e. their latest cart event is later than their latest purchase.",
 )
+BROWSED_CATEGORY = feature(
+    "browsed_category",
+    "string",
+    GROUP,
+    f"The category with the most `viewed_product` events (the event's `category`) in the last "
+    f"{BROWSE_WINDOW_DAYS} days, among categories viewed at least {BROWSE_VIEWS} times in "
+    "those days and not bought in them (no product line of that category, compared ignoring "
+    "case, in a counted order placed in those days); ties: alphabetical. Empty otherwise.",
+)
 DAYS_SINCE_LAST_SITE_VISIT = feature(
     "days_since_last_site_visit",
     "integer",
@@ -82,6 +96,7 @@ def intent_features(tables: Tables, as_of: date) -> ir.Table:
         _last_visit=events.occurred_date.max(where=kind.isin(SITE_EVENTS)),
     )
     repeated = _repeated_views(events, purchases, as_of)
+    browsed = _browsed_category(events, tables, as_of)
     joined = (
         tables.customers.select("customer_id")
         .left_join(per_customer, "customer_id")
@@ -89,6 +104,8 @@ def intent_features(tables: Tables, as_of: date) -> ir.Table:
         .left_join(purchases, "customer_id")
         .drop("customer_id_right")
         .left_join(repeated, "customer_id")
+        .drop("customer_id_right")
+        .left_join(browsed, "customer_id")
         .drop("customer_id_right")
     )
     cart_open = joined._last_cart_at.notnull() & (
@@ -103,6 +120,7 @@ def intent_features(tables: Tables, as_of: date) -> ir.Table:
         **{
             VIEWED_REPEATEDLY: joined._repeated.fill_null(False),
             OPEN_CART: cart_open.fill_null(False),
+            BROWSED_CATEGORY: joined._browsed,
             DAYS_SINCE_LAST_SITE_VISIT: ibis.literal(as_of).delta(joined._last_visit, unit="day"),
         },
     )
@@ -133,3 +151,30 @@ def _repeated_views(events: ir.Table, purchases: ir.Table, as_of: date) -> ir.Ta
         joined._last_purchase_at.isnull() | (joined._last_purchase_at < joined._first_view_at)
     )
     return unbought.select("customer_id").distinct().mutate(_repeated=ibis.literal(True))
+
+
+def _browsed_category(events: ir.Table, tables: Tables, as_of: date) -> ir.Table:
+    """``customer_id, _browsed``: the most viewed category not bought, over the window."""
+    start = as_of - timedelta(days=BROWSE_WINDOW_DAYS - 1)
+    views = events.filter(
+        (events.event_type == VIEWED) & (events.occurred_date >= start) & events.category.notnull()
+    )
+    per_category = views.group_by(["customer_id", "category"]).aggregate(_views=views.count())
+    often = per_category.filter(per_category._views >= BROWSE_VIEWS)
+    lines = enriched_order_lines(tables.order_lines, tables.products)
+    orders = counted_orders(tables.orders, as_of)
+    recent = orders.filter(orders.placed_date >= start).select("order_id", "customer_id")
+    bought = lines.filter(lines.category.notnull()).join(recent, "order_id")
+    bought = bought.select("customer_id", _bought=bought.category.lower()).distinct()
+    unbought = often.anti_join(
+        bought,
+        [
+            often.customer_id == bought.customer_id,
+            often.category.lower() == bought._bought,
+        ],
+    )
+    rank = ibis.row_number().over(
+        group_by=unbought.customer_id, order_by=[unbought._views.desc(), unbought.category]
+    )
+    top = unbought.mutate(_rank=rank).filter(ibis._._rank == 0)
+    return top.select("customer_id", _browsed=top.category)

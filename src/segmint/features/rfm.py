@@ -48,7 +48,8 @@ MONETARY_SCORE = feature(
 )
 RFM_CELL = feature("rfm_cell", "string", GROUP, "The three scores written together, e.g. `545`.")
 #: R x F -> group: every one of the 25 cells exactly once (segments-reference, section 2).
-RFM_GRID: dict[int, tuple[str, str, str, str, str]] = {
+RfmGrid = dict[int, tuple[str, ...]]
+RFM_GRID: RfmGrid = {
     5: ("new", "potential_loyalist", "potential_loyalist", "champions", "champions"),
     4: ("promising", "potential_loyalist", "potential_loyalist", "loyal", "loyal"),
     3: ("about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal"),
@@ -110,8 +111,8 @@ def _exceeded(value: ir.NumericValue, cuts: tuple[float, ...]) -> ir.IntegerValu
     return total
 
 
-def with_rfm(features: ir.Table, cuts: RfmCutPoints) -> ir.Table:
-    """``features`` plus the RFM scores, cell and group."""
+def with_rfm(features: ir.Table, cuts: RfmCutPoints, grid: RfmGrid = RFM_GRID) -> ir.Table:
+    """``features`` plus the RFM scores, cell and group (``grid``: R -> groups of F 1..5)."""
     has_orders = features[NUMBER_OF_ORDERS] > 0
     recency = 5 - _exceeded(features[DAYS_SINCE_LAST_ORDER], cuts.recency)
     frequency = ibis.ifelse(
@@ -132,7 +133,7 @@ def with_rfm(features: ir.Table, cuts: RfmCutPoints) -> ir.Table:
     group = ibis.cases(
         *[
             ((r == rs) & (f == fs), name)
-            for rs, row in sorted(RFM_GRID.items())
+            for rs, row in sorted(grid.items())
             for fs, name in enumerate(row, start=1)
         ],
         else_=ibis.null("string"),

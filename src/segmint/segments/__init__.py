@@ -1,11 +1,14 @@
-"""Segments: rules over the stored customer features.
+"""Segments: rules over the stored customer features, as of the latest refresh.
 
-This first part evaluates a rule against the latest refresh (``segmint segments preview``);
-the segment library, ``segments.yaml`` and memberships build on it.
+``preview`` evaluates a rule without saving it (``segmint segments preview``);
+``segment_sizes`` reports every stored segment (``segmint segments list``). The library is in
+:mod:`segmint.segments.library`, the user's ``segments.yaml`` in :mod:`.config`, and
+memberships are computed by :mod:`.membership` during a refresh.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,8 +16,9 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.features.tables import Tables, stored_features
-from segmint.rules import attributes, compile_rule, parse_rule
-from segmint.segments.functions import rule_context
+from segmint.rules import RuleTypeError, attributes, compile_rule, function_calls, parse_rule
+from segmint.rules import ast as A
+from segmint.segments.functions import MEMBER_OF, rule_context, stored_member_of
 from segmint.store import Store
 
 #: Columns every preview shows before the rule's own attributes.
@@ -42,13 +46,40 @@ def latest_as_of(store: Store) -> date:
 def preview(store: Store, rule: str) -> Preview:
     """Evaluate ``rule`` against the latest refresh without saving it."""
     as_of = latest_as_of(store)
-    catalog, functions = rule_context(Tables.of(store), as_of)
+    members_table = store.table("segment_members")
+    catalog, functions = rule_context(Tables.of(store), as_of, stored_member_of(members_table))
     checked = parse_rule(rule, catalog)
+    check_references(checked, rule, stored_segments(store))
     features = stored_features(store)
     members = features.filter(compile_rule(checked, features, catalog, as_of, functions))
     shown = list(dict.fromkeys([*PREVIEW_COLUMNS, *sorted(attributes(checked))]))
     total = int(features.count().to_pyarrow().as_py())
     return Preview(rule=rule, as_of=as_of, members=members.select(*shown), customers=total)
+
+
+def stored_segments(store: Store) -> list[str]:
+    """The slugs of the latest refresh's segments, in the order it evaluated them."""
+    return latest_versions(store).segment.to_pyarrow().to_pylist()
+
+
+def latest_versions(store: Store) -> ir.Table:
+    versions = store.table("segment_versions")
+    return versions.filter(versions.refresh_id == versions.refresh_id.max())
+
+
+def check_references(rule: A.Expr, text: str, slugs: list[str]) -> None:
+    """Refuse ``member_of`` calls naming a segment the latest refresh does not have."""
+    for call in function_calls(rule, MEMBER_OF.name):
+        target = call.args[0].value
+        name = target.value if isinstance(target, A.String) else str(target)
+        if name not in slugs:
+            close = difflib.get_close_matches(name, slugs, n=1, cutoff=0.6)
+            raise RuleTypeError(
+                f"member_of() names unknown segment {name!r}",
+                call.pos,
+                text,
+                hint=f"did you mean {close[0]!r}?" if close else "segmint segments list shows them",
+            )
 
 
 def segment_sizes(store: Store) -> ir.Table:
@@ -58,26 +89,27 @@ def segment_sizes(store: Store) -> ir.Table:
     """
     features = stored_features(store)
     members = store.table("segment_members")
-    versions = store.table("segment_versions")
-    latest = versions.filter(versions.refresh_id == versions.refresh_id.max())
+    latest = latest_versions(store)
     totals = features.aggregate(
         all_customers=features.count(), all_spent=features.amount_spent.sum()
     )
     spent = members.join(features.select("customer_id", "amount_spent"), "customer_id")
     sizes = spent.group_by("segment").aggregate(
-        customers=spent.count(), amount_spent=spent.amount_spent.sum()
+        _members=spent.count(), _spent=spent.amount_spent.sum()
     )
     joined = latest.left_join(sizes, "segment").cross_join(totals)
-    customers = joined.customers.fill_null(0)
+    customers = joined._members.fill_null(0)
     return joined.select(
         "segment",
         "name",
         "family",
+        "version",
         customers=customers,
         share_of_customers=(customers / joined.all_customers).round(4),
         share_of_revenue=ibis.ifelse(
-            joined.all_spent > 0, joined.amount_spent.fill_null(0) / joined.all_spent, 0
+            joined.all_spent > 0, joined._spent.fill_null(0) / joined.all_spent, 0
         )
         .cast("float64")
         .round(4),
+        customers_before_exclusions=joined.customers_before_exclusions,
     )

@@ -1,4 +1,5 @@
-"""The rule language's functions over the workspace: ``products_purchased(...)``.
+"""The rule language's functions over the workspace: ``products_purchased(...)`` and
+``member_of('slug')``.
 
 ``products_purchased(category: 'boots', tag: 'sale', product: 'SKU-1', since: -90d,
 until: -30d, quantity: 2)`` keeps customers whose counted orders, placed between ``since``
@@ -83,7 +84,32 @@ def products_purchased(tables: Tables, as_of: date) -> Callable[[dict, ir.Table]
     return evaluate
 
 
-def rule_context(tables: Tables, as_of: date) -> tuple[Catalog, dict[str, RuleFunction]]:
-    """The catalog rules are checked against and the functions they may call, as of a day."""
-    catalog = rule_catalog((PRODUCTS_PURCHASED,))
-    return catalog, {"products_purchased": products_purchased(tables, as_of)}
+MEMBER_OF = FunctionSpec(
+    "member_of",
+    (Param("segment", "string", positional=True, required=True),),
+    description="customers in another segment (after that segment's group is applied)",
+)
+
+
+def stored_member_of(members: ir.Table) -> RuleFunction:
+    """``member_of`` over stored memberships (``segment_members`` of the latest refresh)."""
+
+    def evaluate(args: dict[str, Any], table: ir.Table) -> ir.BooleanValue:
+        chosen = members.filter(members.segment == args["segment"])
+        return table.customer_id.isin(chosen.customer_id)
+
+    return evaluate
+
+
+def rule_context(
+    tables: Tables, as_of: date, member_of: RuleFunction | None = None
+) -> tuple[Catalog, dict[str, RuleFunction]]:
+    """The catalog rules are checked against and the functions they may call, as of a day.
+
+    ``member_of`` is given by whoever knows the memberships (a refresh resolves them itself).
+    """
+    catalog = rule_catalog((PRODUCTS_PURCHASED, MEMBER_OF))
+    functions = {"products_purchased": products_purchased(tables, as_of)}
+    if member_of is not None:
+        functions["member_of"] = member_of
+    return catalog, functions

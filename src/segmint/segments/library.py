@@ -29,16 +29,34 @@ class SegmentDef:
     action: str
     family: str | None = None
     priority: int = 0
+    origin: str = "library"  # or "user", "template:<name>"
 
     def __post_init__(self) -> None:
         if not SLUG.match(self.slug):
             raise ValueError(f"segment slug {self.slug!r} is not lowercase a-z0-9_")
-        if self.family and not self.slug.startswith(self.family + "_"):
-            raise ValueError(f"segment {self.slug!r} must start with its family {self.family!r}")
+        library = self.origin == "library"
+        if library and self.family and not self.slug.startswith(self.family + "_"):
+            raise ValueError(f"segment {self.slug!r} must start with its family")
 
     def rule_text(self, values: dict[str, Any]) -> str:
-        """The rule with its ``{parameters}`` filled in."""
-        return self.rule.format(**values)
+        """The rule as evaluated: library rules get their ``{parameters}`` filled in."""
+        return self.rule.format(**values) if self.origin == "library" else self.rule
+
+    def definition(self, parameters: dict[str, Any]) -> str:
+        """The rule with thresholds filled in but store statistics left as ``{names}``: what
+        a segment's version follows (statistics move with every refresh)."""
+        if self.origin != "library":
+            return self.rule
+        derived = {
+            name: f"{parameters[factor]}*{{{statistic}}}"
+            for name, (factor, statistic) in DERIVED.items()
+        }
+        return self.rule.format_map(_KeepMissing({**parameters, **derived}))
+
+
+class _KeepMissing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 #: Thresholds the library's rules use; a user's segment file may override them.
@@ -55,6 +73,14 @@ PARAMETERS: dict[str, Any] = {
     "vip_spent": 500,
     "high_aov_factor": 1.5,
     "big_spender_factor": 2.5,
+    "highly_engaged_open_rate": 0.3,
+    "low_engaged_open_rate": 0.1,
+    "unengaged_days": 90,
+    "clicker_no_purchase_days": 90,
+    "price_min_orders": 2,
+    "bargain_hunter_share": 0.5,
+    "full_price_max_share": 0.1,
+    "dtc_min_orders": 2,
 }
 
 #: Store statistics computed at each refresh, among customers with orders.
@@ -127,6 +153,15 @@ RFM_PLAYS = {
 
 def _rfm_segments() -> list[SegmentDef]:
     groups = dict.fromkeys(name for _, row in sorted(RFM_GRID.items()) for name in row)
+    no_orders = SegmentDef(
+        "rfm_no_orders",
+        "No orders",
+        "number_of_orders = 0",
+        "Known customers (subscribers, visitors) who never placed a counted order.",
+        "Welcome and first-order series; they have no RFM scores.",
+        "rfm",
+        len(groups),
+    )
     return [
         SegmentDef(
             slug=f"rfm_{group}",
@@ -138,7 +173,7 @@ def _rfm_segments() -> list[SegmentDef]:
             priority=i,
         )
         for i, group in enumerate(groups)
-    ]
+    ] + [no_orders]
 
 
 LIFECYCLE = [
@@ -287,14 +322,191 @@ CROSS_CUTTING = [
     ),
 ]
 
-LIBRARY: list[SegmentDef] = [*_rfm_segments(), *LIFECYCLE, *VALUE, *CROSS_CUTTING]
+ENGAGEMENT = [
+    SegmentDef(
+        "engagement_unengaged_90d",
+        "Unengaged 90+ days",
+        "emails_received_90d >= 1 AND (days_since_last_click IS NULL "
+        "OR days_since_last_click > {unengaged_days}) "
+        "AND (customer_added_date IS NULL OR customer_added_date <= -{unengaged_days}d)",
+        "Received email in the last 90 days but clicked none in 90 days: the deliverability "
+        "sunset list. It comes first in its family whatever the open rate, because Apple Mail "
+        "Privacy Protection opens every email it downloads.",
+        "Sunset: one re-permission email, then stop sending; keep them in paid suppression.",
+        "engagement",
+        0,
+    ),
+    SegmentDef(
+        "engagement_highly_engaged",
+        "Highly engaged",
+        "email_open_rate_90d > {highly_engaged_open_rate}",
+        "Opened over 30% of the emails they received in the last 90 days (and clicked).",
+        "Send the full calendar: launches, content, early access.",
+        "engagement",
+        1,
+    ),
+    SegmentDef(
+        "engagement_moderately_engaged",
+        "Moderately engaged",
+        "email_open_rate_90d >= {low_engaged_open_rate}",
+        "Opened 10-30% of the emails they received in the last 90 days.",
+        "Regular cadence; test subject lines and send times to move them up.",
+        "engagement",
+        2,
+    ),
+    SegmentDef(
+        "engagement_low_engaged",
+        "Low engagement",
+        "email_open_rate_90d < {low_engaged_open_rate}",
+        "Opened under 10% of the emails they received in the last 90 days, but clicked one.",
+        "Reduce frequency to the best-performing campaigns only.",
+        "engagement",
+        3,
+    ),
+]
+
+PRICE = [
+    SegmentDef(
+        "price_bargain_hunters",
+        "Bargain hunters",
+        "number_of_orders >= {price_min_orders} AND (discount_order_share >= "
+        "{bargain_hunter_share} OR sale_item_share >= {bargain_hunter_share})",
+        "Repeat buyers with a discount on at least half their orders or at least half their "
+        "items bought below compare-at price.",
+        "Sale announcements and clearance; keep them off full-price launches' paid spend.",
+        "price",
+        0,
+    ),
+    SegmentDef(
+        "price_full_price",
+        "Full-price buyers",
+        "number_of_orders >= {price_min_orders} AND discount_order_share <= "
+        "{full_price_max_share} AND (sale_item_share IS NULL OR sale_item_share <= "
+        "{full_price_max_share})",
+        "Repeat buyers who almost never use a discount or buy on sale (10% or less).",
+        "Never discount: new arrivals, exclusives, quality and service messages.",
+        "price",
+        1,
+    ),
+    SegmentDef(
+        "price_value_shoppers",
+        "Value shoppers",
+        "number_of_orders >= {price_min_orders}",
+        "Repeat buyers who sometimes buy on discount or sale.",
+        "Bundles and value messaging; occasional, targeted offers.",
+        "price",
+        2,
+    ),
+]
+
+#: Order channels that are the store's own (direct to consumer), see docs/data-model.md.
+DTC_CHANNELS = "('web', 'app', 'pos')"
+
+CHANNEL = [
+    SegmentDef(
+        "channel_marketplace_first",
+        "Marketplace-first",
+        "preferred_channel = 'marketplace'",
+        "Most of their orders come through marketplaces.",
+        "Invite them to the own store: first-order offer on the website, package inserts.",
+        "channel",
+        0,
+    ),
+    SegmentDef(
+        "channel_social_shoppers",
+        "Social shoppers",
+        "preferred_channel = 'social'",
+        "Most of their orders come through social commerce (Facebook, Instagram, TikTok).",
+        "Reach them where they buy: shoppable posts, creator content, social retargeting.",
+        "channel",
+        1,
+    ),
+    SegmentDef(
+        "channel_omnichannel",
+        "Omnichannel",
+        "channels_used >= 2",
+        "Ordered through two or more channels.",
+        "Consistent offers across channels; click-and-collect, in-store events.",
+        "channel",
+        2,
+    ),
+    SegmentDef(
+        "channel_dtc_loyalists",
+        "DTC loyalists",
+        f"number_of_orders >= {{dtc_min_orders}} AND preferred_channel IN {DTC_CHANNELS}",
+        "Repeat buyers who order only through the store's own channels (web, app, POS).",
+        "Loyalty programme and app-only perks; they need no marketplace or ad spend.",
+        "channel",
+        3,
+    ),
+]
+
+DEVICE = [
+    SegmentDef(
+        "device_mobile_first",
+        "Mobile-first",
+        "preferred_device = 'mobile'",
+        "Most of their site and email activity is on a phone.",
+        "Mobile-first creative, SMS, app install prompts, one-tap checkout.",
+        "device",
+        0,
+    ),
+    SegmentDef(
+        "device_desktop_first",
+        "Desktop-first",
+        "preferred_device = 'desktop'",
+        "Most of their site and email activity is on a computer.",
+        "Richer emails and comparison content; send in working hours.",
+        "device",
+        1,
+    ),
+]
+
+ENGAGEMENT_CROSS_CUTTING = [
+    SegmentDef(
+        "engagement_clickers_no_purchase",
+        "Active clickers, no purchase",
+        "emails_clicked_30d >= 1 AND (days_since_last_order IS NULL "
+        "OR days_since_last_order > {clicker_no_purchase_days})",
+        "Clicked an email in the last 30 days but placed no order in 90 days (or never).",
+        "Follow the click: browse-based recommendations, social proof, a first-order nudge.",
+    ),
+    SegmentDef(
+        "engagement_category_browsers",
+        "Category browsers",
+        "browsed_category IS NOT NULL",
+        "Viewed one category's products at least 3 times in the last 30 days without buying "
+        "from it.",
+        "Category spotlight email with best sellers of `browsed_category`.",
+    ),
+]
+
+LIBRARY: list[SegmentDef] = [
+    *_rfm_segments(),
+    *LIFECYCLE,
+    *VALUE,
+    *ENGAGEMENT,
+    *PRICE,
+    *CHANNEL,
+    *DEVICE,
+    *CROSS_CUTTING,
+    *ENGAGEMENT_CROSS_CUTTING,
+]
+
+#: Exclusive families in documentation order.
+FAMILIES = ("rfm", "lifecycle", "value", "engagement", "price", "channel", "device")
+
+
+#: Thresholds derived at each refresh: name -> (factor parameter, store statistic).
+DERIVED = {
+    "high_aov_threshold": ("high_aov_factor", "avg_aov"),
+    "big_spender_threshold": ("big_spender_factor", "avg_amount_spent"),
+}
 
 
 def rule_values(parameters: dict[str, Any], statistics: dict[str, float]) -> dict[str, Any]:
     """Everything a library rule may name: parameters, statistics and derived thresholds."""
     values = {**parameters, **statistics}
-    values["high_aov_threshold"] = round(parameters["high_aov_factor"] * statistics["avg_aov"], 2)
-    values["big_spender_threshold"] = round(
-        parameters["big_spender_factor"] * statistics["avg_amount_spent"], 2
-    )
+    for name, (factor, statistic) in DERIVED.items():
+        values[name] = round(parameters[factor] * statistics[statistic], 2)
     return values

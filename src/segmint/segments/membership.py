@@ -1,22 +1,30 @@
-"""Segment memberships: every library segment evaluated over one refresh's features.
+"""Segment memberships: every segment evaluated over one refresh's features.
 
-Exclusive families keep each customer in the first segment of the family, in priority
-order, whose rule they meet; segments outside a family keep everyone who meets their rule.
+Segments of one exclusive group (a library family, or a ``group`` of ``segments.yaml``) keep
+each customer in the first segment of the group, in priority order, whose rule they meet;
+other segments keep everyone who meets their rule. ``member_of('slug')`` means membership
+after the named segment's group has been applied. Segments are resolved in dependency order
+(``member_of`` references and earlier segments of the same group); a cycle is an error.
 """
 
 from __future__ import annotations
 
+import difflib
+import graphlib
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from segmint.errors import ConfigError
 from segmint.features.rfm import nearest_rank_cut_points
 from segmint.features.tables import Tables
-from segmint.rules import compile_rule, parse_rule
-from segmint.segments.functions import rule_context
-from segmint.segments.library import LIBRARY, PARAMETERS, SegmentDef, rule_values
+from segmint.rules import RuleError, RuleTypeError, compile_rule, function_calls, parse_rule
+from segmint.rules import ast as A
+from segmint.segments.functions import MEMBER_OF, rule_context
+from segmint.segments.library import SegmentDef
 
 
 def store_statistics(features: ir.Table) -> dict[str, float]:
@@ -30,13 +38,8 @@ def store_statistics(features: ir.Table) -> dict[str, float]:
         .to_pyarrow()
         .to_pylist()[0]
     )
-    p95, p75, p50 = nearest_rank_cut_points(
-        buyers.net_sales.cast("float64"), (0.95, 0.75, 0.5)
-    ) or (
-        0.0,
-        0.0,
-        0.0,
-    )
+    cuts = nearest_rank_cut_points(buyers.net_sales.cast("float64"), (0.95, 0.75, 0.5))
+    p95, p75, p50 = cuts or (0.0, 0.0, 0.0)
     return {
         "avg_aov": round(means["avg_aov"] or 0.0, 2),
         "avg_amount_spent": round(means["avg_amount_spent"] or 0.0, 2),
@@ -46,33 +49,170 @@ def store_statistics(features: ir.Table) -> dict[str, float]:
     }
 
 
-def memberships(
+@dataclass(frozen=True)
+class Resolved:
+    """Each segment's membership as a boolean over the features table.
+
+    ``final``: the membership (group exclusions applied); ``before_exclusions``: for segments
+    that exclude anyone (a group's later segments, ``AND NOT member_of(...)`` terms), the
+    audience their own rule describes without those exclusions.
+    """
+
+    rules: dict[str, str]
+    final: dict[str, ir.BooleanValue]
+    before_exclusions: dict[str, ir.BooleanValue]
+    order: list[str]
+
+
+def resolve(
+    segments: list[SegmentDef],
     features: ir.Table,
     tables: Tables,
     as_of: date,
-    segments: list[SegmentDef] = LIBRARY,
-    values: dict[str, Any] | None = None,
-) -> tuple[ir.Table, dict[str, str]]:
-    """``customer_id, segment, family`` for every membership, and each segment's rule text."""
-    values = values or rule_values(PARAMETERS, store_statistics(features))
+    values: dict[str, Any],
+) -> Resolved:
+    """Compile every segment over ``features`` in dependency order."""
     catalog, functions = rule_context(tables, as_of)
     rules = {s.slug: s.rule_text(values) for s in segments}
-    parts = []
-    for segment in segments:
-        rule = parse_rule(rules[segment.slug], catalog)
-        matched = features.filter(compile_rule(rule, features, catalog, as_of, functions))
-        parts.append(
-            matched.select(
-                "customer_id",
-                segment=ibis.literal(segment.slug),
-                family=ibis.literal(segment.family, type="string"),
-                priority=ibis.literal(segment.priority),
-            )
+    parsed = {s.slug: _parse(s, rules[s.slug], catalog) for s in segments}
+    earlier = _group_predecessors(segments)
+    order = dependency_order(segments, parsed, earlier, rules)
+    raw: dict[str, ir.BooleanValue] = {}
+    final: dict[str, ir.BooleanValue] = {}
+    before: dict[str, ir.BooleanValue] = {}
+    calls = {**functions, MEMBER_OF.name: lambda args, table: final[args["segment"]]}
+    for slug in order:
+        raw[slug] = _compile(slug, rules[slug], parsed[slug], features, catalog, as_of, calls)
+        excluded = [raw[q] for q in earlier[slug]]
+        final[slug] = raw[slug] & ~ibis.or_(*excluded) if excluded else raw[slug]
+        unexcluded = _without_exclusions(parsed[slug])
+        if unexcluded is not None:
+            before[slug] = compile_rule(unexcluded, features, catalog, as_of, calls)
+        elif excluded:
+            before[slug] = raw[slug]
+    return Resolved(rules=rules, final=final, before_exclusions=before, order=order)
+
+
+def memberships(
+    segments: list[SegmentDef],
+    features: ir.Table,
+    tables: Tables,
+    as_of: date,
+    values: dict[str, Any],
+) -> tuple[ir.Table, Resolved]:
+    """``customer_id, segment, family`` for every membership, and how it was resolved."""
+    resolved = resolve(segments, features, tables, as_of, values)
+    parts = [
+        features.filter(resolved.final[s.slug]).select(
+            "customer_id",
+            segment=ibis.literal(s.slug),
+            family=ibis.literal(s.family, type="string"),
         )
-    everyone = ibis.union(*parts)
-    first = ibis.row_number().over(
-        group_by=[everyone.customer_id, everyone.family], order_by=everyone.priority
+        for s in segments
+    ]
+    return ibis.union(*parts), resolved
+
+
+def dependency_order(
+    segments: list[SegmentDef],
+    parsed: dict[str, A.Expr],
+    earlier: dict[str, list[str]],
+    rules: dict[str, str],
+) -> list[str]:
+    """Slugs so that every segment comes after those it depends on; cycles are refused."""
+    slugs = [s.slug for s in segments]
+    graph: dict[str, list[str]] = {}
+    for segment in segments:
+        references = [
+            _reference(segment.slug, call, slugs, rules[segment.slug])
+            for call in function_calls(parsed[segment.slug], MEMBER_OF.name)
+        ]
+        graph[segment.slug] = [*earlier[segment.slug], *references]
+    try:
+        return list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        cycle = exc.args[1]
+        raise ConfigError(
+            "segments refer to each other in a cycle: " + " -> ".join(reversed(cycle)),
+            hint="a segment may use member_of() only on segments that do not depend on it, "
+            "and not on later segments of its own group",
+        ) from None
+
+
+def _reference(slug: str, call: A.FunctionCall, slugs: list[str], rule: str) -> str:
+    """The slug a ``member_of`` call names; an unknown one is an error at its position."""
+    target = call.args[0].value
+    name = target.value if isinstance(target, A.String) else str(target)
+    if name not in slugs:
+        close = difflib.get_close_matches(name, slugs, n=1, cutoff=0.6)
+        raise RuleTypeError(
+            f"segment {slug!r}: member_of() names unknown segment {name!r}",
+            call.pos,
+            rule,
+            hint=f"did you mean {close[0]!r}?" if close else "segmint segments list shows them",
+        )
+    return name
+
+
+def _group_predecessors(segments: list[SegmentDef]) -> dict[str, list[str]]:
+    """For each segment, the segments of its group with a lower priority."""
+    return {
+        s.slug: [
+            o.slug
+            for o in segments
+            if s.family is not None and o.family == s.family and o.priority < s.priority
+        ]
+        for s in segments
+    }
+
+
+def _parse(segment: SegmentDef, rule: str, catalog: Any) -> A.Expr:
+    try:
+        return parse_rule(rule, catalog)
+    except RuleError as exc:
+        raise type(exc)(
+            f"segment {segment.slug!r}: {exc.message}", exc.position, rule, exc.hint
+        ) from None
+
+
+def _compile(
+    slug: str,
+    rule: str,
+    node: A.Expr,
+    features: ir.Table,
+    catalog: Any,
+    as_of: date,
+    calls: dict[str, Any],
+) -> ir.BooleanValue:
+    try:
+        return compile_rule(rule, features, catalog, as_of, calls)
+    except RuleError as exc:
+        raise type(exc)(f"segment {slug!r}: {exc.message}", exc.position, rule, exc.hint) from None
+
+
+def _conjuncts(node: A.Expr) -> list[A.Expr]:
+    if isinstance(node, A.And):
+        return [*_conjuncts(node.left), *_conjuncts(node.right)]
+    return [node]
+
+
+def _is_exclusion(node: A.Expr) -> bool:
+    """``NOT member_of(...)``."""
+    return (
+        isinstance(node, A.Not)
+        and isinstance(node.operand, A.FunctionCall)
+        and node.operand.name == MEMBER_OF.name
     )
-    ranked = everyone.mutate(_rank=first)
-    kept = ranked.filter(ranked.family.isnull() | (ranked._rank == 0))
-    return kept.select("customer_id", "segment", "family"), rules
+
+
+def _without_exclusions(node: A.Expr) -> A.Expr | None:
+    """The rule without its top-level ``AND NOT member_of(...)`` terms; None when it has none
+    (or consists of nothing else)."""
+    terms = _conjuncts(node)
+    kept = [t for t in terms if not _is_exclusion(t)]
+    if len(kept) == len(terms) or not kept:
+        return None
+    rule = kept[0]
+    for term in kept[1:]:
+        rule = A.And(rule, term)
+    return rule
