@@ -27,3 +27,21 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not found at {SHARED_DATA} (../shared/data)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """The demo store (1,500 customers, every export) imported and refreshed, once per session.
+
+    Tests only read it; a test that changes segments or settings uses its own workspace.
+    """
+    from segmint.demo import generate_demo_store
+
+    folder = tmp_path_factory.mktemp("demo_shop")
+    files = generate_demo_store(folder / "exports", customers=1500, seed=3)
+    ws = Workspace(folder / "shop.duckdb")
+    for path in (files.products, files.customers, files.orders, files.events):
+        ws.import_file(path)
+    ws.refresh()
+    yield ws
+    ws.close()

@@ -8,7 +8,6 @@ memberships are computed by :mod:`.membership` during a refresh.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,9 +15,8 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.features.tables import Tables, stored_features
-from segmint.rules import RuleTypeError, attributes, compile_rule, function_calls, parse_rule
-from segmint.rules import ast as A
-from segmint.segments.functions import MEMBER_OF, rule_context, stored_member_of
+from segmint.rules import attributes, compile_rule, parse_rule
+from segmint.segments.functions import member_of_targets, rule_context, stored_member_of
 from segmint.store import Store
 
 #: Columns every preview shows before the rule's own attributes.
@@ -49,7 +47,7 @@ def preview(store: Store, rule: str) -> Preview:
     members_table = store.table("segment_members")
     catalog, functions = rule_context(Tables.of(store), as_of, stored_member_of(members_table))
     checked = parse_rule(rule, catalog)
-    check_references(checked, rule, stored_segments(store))
+    member_of_targets(checked, rule, stored_segments(store))
     features = stored_features(store)
     members = features.filter(compile_rule(checked, features, catalog, as_of, functions))
     shown = list(dict.fromkeys([*PREVIEW_COLUMNS, *sorted(attributes(checked))]))
@@ -65,21 +63,6 @@ def stored_segments(store: Store) -> list[str]:
 def latest_versions(store: Store) -> ir.Table:
     versions = store.table("segment_versions")
     return versions.filter(versions.refresh_id == versions.refresh_id.max())
-
-
-def check_references(rule: A.Expr, text: str, slugs: list[str]) -> None:
-    """Refuse ``member_of`` calls naming a segment the latest refresh does not have."""
-    for call in function_calls(rule, MEMBER_OF.name):
-        target = call.args[0].value
-        name = target.value if isinstance(target, A.String) else str(target)
-        if name not in slugs:
-            close = difflib.get_close_matches(name, slugs, n=1, cutoff=0.6)
-            raise RuleTypeError(
-                f"member_of() names unknown segment {name!r}",
-                call.pos,
-                text,
-                hint=f"did you mean {close[0]!r}?" if close else "segmint segments list shows them",
-            )
 
 
 def segment_sizes(store: Store) -> ir.Table:

@@ -33,8 +33,12 @@ from typing import Any
 
 import yaml
 
+import segmint.features  # noqa: F401  (fills the feature catalog rules are checked against)
 from segmint.errors import ConfigError
 from segmint.features.rfm import RFM_GRID, RFM_GROUPS
+from segmint.features.rules import rule_catalog
+from segmint.rules import RuleError, parse_rule
+from segmint.segments.functions import MEMBER_OF, PRODUCTS_PURCHASED, member_of_targets
 from segmint.segments.library import FAMILIES, LIBRARY, PARAMETERS, SLUG, SegmentDef
 from segmint.segments.templates import TEMPLATES
 
@@ -222,6 +226,7 @@ class _Reader:
             raise self.error(node, "segments must be a list")
         taken = {s.slug: "the library" for s in LIBRARY}
         found = []
+        nodes = []
         for i, entry in enumerate(data):
             entry_node = self.node(node, i)
             segment = self.segment(entry, entry_node)
@@ -239,8 +244,22 @@ class _Reader:
                 )
             taken[segment.slug] = f"the segment on line {entry_node.start_mark.line + 1}"
             found.append(segment)
-        self.check_priorities(found, node)
+            nodes.append(entry_node)
+        self.check_priorities(found, nodes)
+        for segment, entry_node in zip(found, nodes, strict=True):
+            self.check_rule(segment, entry_node, list(taken))
         return found
+
+    def check_rule(self, segment: SegmentDef, node: yaml.Node, slugs: list[str]) -> None:
+        """Parse and type-check the rule now, so a mistake names the file and line."""
+        where = f"{self.path}, line {node.start_mark.line + 1}, segment {segment.slug!r}"
+        try:
+            rule = parse_rule(segment.rule, rule_catalog((PRODUCTS_PURCHASED, MEMBER_OF)))
+            member_of_targets(rule, segment.rule, slugs)
+        except RuleError as exc:
+            raise type(exc)(
+                f"{where}: {exc.message}", exc.position, segment.rule, exc.hint
+            ) from None
 
     def segment(self, entry: Any, node: yaml.Node) -> SegmentDef:
         if not isinstance(entry, dict):
@@ -300,9 +319,9 @@ class _Reader:
             origin=origin,
         )
 
-    def check_priorities(self, segments: list[SegmentDef], node: yaml.Node | None) -> None:
+    def check_priorities(self, segments: list[SegmentDef], nodes: list[yaml.Node]) -> None:
         seen: dict[tuple[str, int], str] = {}
-        for segment in segments:
+        for segment, node in zip(segments, nodes, strict=True):
             if segment.family is None:
                 continue
             key = (segment.family, segment.priority)

@@ -13,6 +13,7 @@ its values. Shopify's ``id:`` and ``date:`` spellings are accepted for ``product
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -24,7 +25,15 @@ from segmint.definitions import counted_orders
 from segmint.features.rules import rule_catalog
 from segmint.features.tables import Tables
 from segmint.products import enriched_order_lines
-from segmint.rules import Catalog, FunctionSpec, Param, RuleFunction
+from segmint.rules import (
+    Catalog,
+    FunctionSpec,
+    Param,
+    RuleFunction,
+    RuleTypeError,
+    function_calls,
+)
+from segmint.rules import ast as A
 
 PRODUCTS_PURCHASED = FunctionSpec(
     "products_purchased",
@@ -89,6 +98,25 @@ MEMBER_OF = FunctionSpec(
     (Param("segment", "string", positional=True, required=True),),
     description="customers in another segment (after that segment's group is applied)",
 )
+
+
+def member_of_targets(rule: A.Expr, text: str, slugs: list[str]) -> list[str]:
+    """The segments a rule's ``member_of`` calls name; an unknown one is an error at its
+    position, with the nearest slug as a hint."""
+    targets = []
+    for call in function_calls(rule, MEMBER_OF.name):
+        target = call.args[0].value
+        name = target.value if isinstance(target, A.String) else str(target)
+        if name not in slugs:
+            close = difflib.get_close_matches(name, slugs, n=1, cutoff=0.6)
+            raise RuleTypeError(
+                f"member_of() names unknown segment {name!r}",
+                call.pos,
+                text,
+                hint=f"did you mean {close[0]!r}?" if close else "segmint segments list shows them",
+            )
+        targets.append(name)
+    return targets
 
 
 def stored_member_of(members: ir.Table) -> RuleFunction:

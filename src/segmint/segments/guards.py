@@ -2,8 +2,9 @@
 
 A segment is *small* when it has fewer customers than ``min_audience`` (default 100: the
 practical minimum of a Meta custom audience or lookalike source). Exclusions *shrink* a
-segment when its group's earlier segments, or its own ``AND NOT member_of(...)`` terms,
-remove more than ``max_exclusion_shrink`` (default half) of the customers its rule describes.
+segment when the earlier segments of its ``segments.yaml`` group, or its own
+``AND NOT member_of(...)`` terms, remove more than ``max_exclusion_shrink`` (default half) of
+the customers its rule describes.
 Both thresholds are set under ``guards:`` in ``segments.yaml``.
 """
 

@@ -9,7 +9,6 @@ after the named segment's group has been applied. Segments are resolved in depen
 
 from __future__ import annotations
 
-import difflib
 import graphlib
 from dataclasses import dataclass
 from datetime import date
@@ -21,9 +20,9 @@ import ibis.expr.types as ir
 from segmint.errors import ConfigError
 from segmint.features.rfm import nearest_rank_cut_points
 from segmint.features.tables import Tables
-from segmint.rules import RuleError, RuleTypeError, compile_rule, function_calls, parse_rule
+from segmint.rules import RuleError, compile_rule, parse_rule
 from segmint.rules import ast as A
-from segmint.segments.functions import MEMBER_OF, rule_context
+from segmint.segments.functions import MEMBER_OF, member_of_targets, rule_context
 from segmint.segments.library import SegmentDef
 
 
@@ -54,8 +53,9 @@ class Resolved:
     """Each segment's membership as a boolean over the features table.
 
     ``final``: the membership (group exclusions applied); ``before_exclusions``: for segments
-    that exclude anyone (a group's later segments, ``AND NOT member_of(...)`` terms), the
-    audience their own rule describes without those exclusions.
+    that exclude anyone (later segments of a user's group, ``AND NOT member_of(...)`` terms),
+    the audience their own rule describes without those exclusions. A library family's later
+    rules are written as "the rest" (``value_low``: any order), so they have none.
     """
 
     rules: dict[str, str]
@@ -76,6 +76,7 @@ def resolve(
     rules = {s.slug: s.rule_text(values) for s in segments}
     parsed = {s.slug: _parse(s, rules[s.slug], catalog) for s in segments}
     earlier = _group_predecessors(segments)
+    by_slug = {s.slug: s for s in segments}
     order = dependency_order(segments, parsed, earlier, rules)
     raw: dict[str, ir.BooleanValue] = {}
     final: dict[str, ir.BooleanValue] = {}
@@ -88,7 +89,7 @@ def resolve(
         unexcluded = _without_exclusions(parsed[slug])
         if unexcluded is not None:
             before[slug] = compile_rule(unexcluded, features, catalog, as_of, calls)
-        elif excluded:
+        elif excluded and by_slug[slug].origin != "library":
             before[slug] = raw[slug]
     return Resolved(rules=rules, final=final, before_exclusions=before, order=order)
 
@@ -123,11 +124,12 @@ def dependency_order(
     slugs = [s.slug for s in segments]
     graph: dict[str, list[str]] = {}
     for segment in segments:
-        references = [
-            _reference(segment.slug, call, slugs, rules[segment.slug])
-            for call in function_calls(parsed[segment.slug], MEMBER_OF.name)
-        ]
-        graph[segment.slug] = [*earlier[segment.slug], *references]
+        slug = segment.slug
+        try:
+            references = member_of_targets(parsed[slug], rules[slug], slugs)
+        except RuleError as exc:
+            raise _for_segment(exc, slug, rules[slug]) from None
+        graph[slug] = [*earlier[slug], *references]
     try:
         return list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
@@ -137,21 +139,6 @@ def dependency_order(
             hint="a segment may use member_of() only on segments that do not depend on it, "
             "and not on later segments of its own group",
         ) from None
-
-
-def _reference(slug: str, call: A.FunctionCall, slugs: list[str], rule: str) -> str:
-    """The slug a ``member_of`` call names; an unknown one is an error at its position."""
-    target = call.args[0].value
-    name = target.value if isinstance(target, A.String) else str(target)
-    if name not in slugs:
-        close = difflib.get_close_matches(name, slugs, n=1, cutoff=0.6)
-        raise RuleTypeError(
-            f"segment {slug!r}: member_of() names unknown segment {name!r}",
-            call.pos,
-            rule,
-            hint=f"did you mean {close[0]!r}?" if close else "segmint segments list shows them",
-        )
-    return name
 
 
 def _group_predecessors(segments: list[SegmentDef]) -> dict[str, list[str]]:
@@ -170,9 +157,7 @@ def _parse(segment: SegmentDef, rule: str, catalog: Any) -> A.Expr:
     try:
         return parse_rule(rule, catalog)
     except RuleError as exc:
-        raise type(exc)(
-            f"segment {segment.slug!r}: {exc.message}", exc.position, rule, exc.hint
-        ) from None
+        raise _for_segment(exc, segment.slug, rule) from None
 
 
 def _compile(
@@ -187,7 +172,12 @@ def _compile(
     try:
         return compile_rule(rule, features, catalog, as_of, calls)
     except RuleError as exc:
-        raise type(exc)(f"segment {slug!r}: {exc.message}", exc.position, rule, exc.hint) from None
+        raise _for_segment(exc, slug, rule) from None
+
+
+def _for_segment(exc: RuleError, slug: str, rule: str) -> RuleError:
+    """The same error, naming the segment."""
+    return type(exc)(f"segment {slug!r}: {exc.message}", exc.position, rule, exc.hint)
 
 
 def _conjuncts(node: A.Expr) -> list[A.Expr]:
