@@ -296,3 +296,27 @@ def test_a_failure_after_identities_are_linked_rolls_back_merges(
     result = workspace.import_file(second)
     assert result.customers_merged == 1
     assert workspace.table("customers").count().execute() == 1
+
+
+def test_the_version_1_workspace_gains_the_segment_columns(tmp_path: Path):
+    """Schema 2 added refresh configuration and segment versions, sizes and plays."""
+    from segmint.schema import ADDED_COLUMNS
+
+    path = tmp_path / "shop.duckdb"
+    with Workspace(path) as ws:
+        ws.import_file(write_orders(tmp_path / "orders_export.csv", two_orders()))
+        ws.refresh()
+        for table, columns in ADDED_COLUMNS[2].items():
+            for column in columns:
+                ws.store.con.raw_sql(f'ALTER TABLE {table} DROP COLUMN "{column}"')
+        ws.store.set_setting("schema_version", 1)
+        old = ws.table("segment_versions").to_pyarrow().to_pylist()
+    with Workspace(path) as ws:
+        assert ws.store.get_setting("schema_version") == 2
+        versions = ws.table("segment_versions").to_pyarrow().to_pylist()
+        assert [{k: r[k] for k in old[0]} for r in versions] == old
+        assert all(r["version"] is None and r["definition"] is None for r in versions)
+        ws.refresh()  # a refresh after the upgrade fills them in
+        latest = ws.table("segment_versions").filter(ibis._.refresh_id == 2)
+        assert set(latest.version.to_pyarrow().to_pylist()) == {1}
+    assert (tmp_path / "shop.duckdb.bak-v1").is_file()

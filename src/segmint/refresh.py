@@ -179,10 +179,11 @@ def _previous_versions(store: Store) -> dict[str, dict[str, Any]]:
     rows = latest.select("segment", "version", "family", "priority", "name", "definition")
     return {
         row["segment"]: {
-            "version": row["version"] or 1,
+            "version": row["version"],
             "fingerprint": _fingerprint(
-                row["definition"] or "", row["family"], row["priority"] or 0, row["name"]
+                row["definition"], row["family"], row["priority"], row["name"]
             ),
         }
         for row in rows.to_pyarrow().to_pylist()
+        if row["definition"] is not None  # recorded before versions existed: start at 1
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -174,6 +175,13 @@ def refresh(
             status.stop()
         result = ws.refresh(day)
     print_records([result.as_dict()], as_json=as_json, title="Refresh", transpose=True)
+    _print_warnings([w.message for w in result.warnings])
+
+
+def _print_warnings(messages: list[str]) -> None:
+    """Audience warnings on standard error, one ``Warning:`` line each."""
+    for message in messages:
+        stderr.print(f"Warning: {message}", markup=False)
 
 
 def _as_of_date(text: str | None) -> date | None:
@@ -192,15 +200,67 @@ app.add_typer(segments_app, name="segments")
 
 @segments_app.command("list")
 def segments_list(as_json: JsonOption = False) -> None:
-    """Every segment with its size, share of customers and share of revenue."""
-    from segmint.segments import segment_sizes
-    from segmint.segments.library import LIBRARY
+    """Every segment with its size, share of customers and of revenue, and warnings."""
+    from segmint.segments import segment_sizes, stored_warnings
 
     with open_workspace() as ws:
         records = segment_sizes(ws.store).to_pyarrow().to_pylist()
-    order = {s.slug: i for i, s in enumerate(LIBRARY)}
-    records.sort(key=lambda r: order.get(r["segment"], len(order)))
-    print_records(records, as_json=as_json, title="Segments (latest refresh)")
+        warnings = stored_warnings(ws.store)
+    for record in records:
+        record["warnings"] = "; ".join(w.kind for w in warnings if w.segment == record["segment"])
+    columns = [
+        "segment",
+        "name",
+        "family",
+        "version",
+        "customers",
+        "share_of_customers",
+        "share_of_revenue",
+        "warnings",
+    ]
+    print_records(records, as_json=as_json, title="Segments (latest refresh)", columns=columns)
+    if not as_json:
+        _print_warnings([w.message for w in warnings])
+
+
+@segments_app.command("overlap")
+def segments_overlap(
+    segments: Annotated[
+        list[str] | None, typer.Argument(help="Segments to compare (default: all).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many pairs (0: all).")] = 30,
+    as_json: JsonOption = False,
+) -> None:
+    """Customers shared by each pair of segments, largest overlap first."""
+    from segmint.segments import stored_segments
+    from segmint.segments.overlap import overlap
+
+    with open_workspace() as ws:
+        known = stored_segments(ws.store)
+        for slug in segments or []:
+            if slug not in known:
+                raise ConfigError(f"unknown segment '{slug}'", hint=_nearest_segment(slug, known))
+        pairs = overlap(ws.store, segments)
+        records = (pairs.limit(limit) if limit else pairs).to_pyarrow().to_pylist()
+    title = "Segment overlap (share_of_smaller: shared / the smaller segment)"
+    print_records(records, as_json=as_json, title=title)
+
+
+def _nearest_segment(slug: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(slug, known, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else "segmint segments list shows them"
+
+
+@segments_app.command("templates")
+def segments_templates(as_json: JsonOption = False) -> None:
+    """The segment templates to fill in segments.yaml (geography, tags)."""
+    from segmint.segments.templates import TEMPLATES
+
+    records = [
+        {"template": name, "fields": ", ".join(t.fields), "slug": t.slug, "rule": t.rule}
+        for name, t in TEMPLATES.items()
+    ]
+    print_records(records, as_json=as_json, title="Templates (segments.yaml: template, values)")
 
 
 @segments_app.command("preview")
@@ -220,6 +280,46 @@ def segments_preview(
     share = count / result.customers if result.customers else 0.0
     title = f"{count:,} of {result.customers:,} customers ({share:.1%}) as of {result.as_of}"
     print_records(records, as_json=as_json, title=title, columns=list(result.members.columns))
+
+
+@app.command()
+def explain(
+    key: Annotated[str, typer.Argument(help="segmint id, source id, email or phone.")],
+    as_json: JsonOption = False,
+) -> None:
+    """The segments a customer is in, and the feature values that put them there."""
+    from segmint.segments.explain import explain as explain_customer
+
+    with open_workspace() as ws:
+        found = ws.find_customer(key)
+        if found is None:
+            raise ConfigError(f"no customer matches '{key}'")
+        result = explain_customer(ws.store, found["customer_id"])
+    if as_json:
+        record = {
+            "customer_id": result.customer_id,
+            "email": found.get("email"),
+            "as_of": result.as_of,
+            "segments": [r.as_dict() for r in result.segments],
+        }
+        print_records([record], as_json=True)
+        return
+    rows = [
+        {
+            "segment": r.segment,
+            "family": r.family,
+            "rule": r.rule,
+            "because": ", ".join([*(f"{k} = {_shown(v)}" for k, v in r.values.items()), *r.calls]),
+        }
+        for r in result.segments
+    ]
+    who = found.get("email") or result.customer_id
+    title = f"{who} ({result.customer_id}): {len(rows)} segments as of {result.as_of}"
+    print_records(rows, as_json=False, title=title)
+
+
+def _shown(value: Any) -> str:
+    return "empty" if value is None else str(value)
 
 
 # -- looking at the workspace ----------------------------------------------------------------

@@ -8,6 +8,7 @@ memberships are computed by :mod:`.membership` during a refresh.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +18,7 @@ import ibis.expr.types as ir
 from segmint.features.tables import Tables, stored_features
 from segmint.rules import attributes, compile_rule, parse_rule
 from segmint.segments.functions import member_of_targets, rule_context, stored_member_of
+from segmint.segments.guards import DEFAULT_GUARDS, GuardWarning, audience_warnings
 from segmint.store import Store
 
 #: Columns every preview shows before the rule's own attributes.
@@ -58,6 +60,22 @@ def preview(store: Store, rule: str) -> Preview:
 def stored_segments(store: Store) -> list[str]:
     """The slugs of the latest refresh's segments, in the order it evaluated them."""
     return latest_versions(store).segment.to_pyarrow().to_pylist()
+
+
+def stored_warnings(store: Store) -> list[GuardWarning]:
+    """The audience warnings of the latest refresh, with the guards it recorded."""
+    refreshes = store.table("refreshes")
+    latest = refreshes.filter(refreshes.refresh_id == refreshes.refresh_id.max())
+    recorded = latest.configuration.to_pyarrow().to_pylist()
+    configuration = json.loads(recorded[0]) if recorded and recorded[0] else {}
+    rows = latest_versions(store).to_pyarrow().to_pylist()
+    return audience_warnings(
+        [r["segment"] for r in rows],
+        {r["segment"]: r["customers"] or 0 for r in rows},
+        {r["segment"]: r["customers_before_exclusions"] for r in rows},
+        configuration.get("min_audience", DEFAULT_GUARDS["min_audience"]),
+        configuration.get("max_exclusion_shrink", DEFAULT_GUARDS["max_exclusion_shrink"]),
+    )
 
 
 def latest_versions(store: Store) -> ir.Table:

@@ -39,11 +39,11 @@ from segmint.features.rfm import RFM_GRID, RFM_GROUPS
 from segmint.features.rules import rule_catalog
 from segmint.rules import RuleError, parse_rule
 from segmint.segments.functions import MEMBER_OF, PRODUCTS_PURCHASED, member_of_targets
+from segmint.segments.guards import DEFAULT_GUARDS
 from segmint.segments.library import FAMILIES, LIBRARY, PARAMETERS, SLUG, SegmentDef
 from segmint.segments.templates import TEMPLATES
 
 FILE_NAME = "segments.yaml"
-DEFAULT_GUARDS = {"min_audience": 100, "max_exclusion_shrink": 0.5}
 TOP_KEYS = ("parameters", "rfm_grid", "guards", "segments")
 SEGMENT_KEYS = ("slug", "name", "rule", "description", "action", "group", "priority")
 TEMPLATE_KEYS = ("template", "values", "slug", "name", "description", "action", "group", "priority")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+DEFAULT_GUARDS = {"min_audience": 100, "max_exclusion_shrink": 0.5}
+
 
 @dataclass(frozen=True)
 class GuardWarning:
