@@ -45,3 +45,15 @@ def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     ws.refresh()
     yield ws
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session for the whole test run (it takes ~30 s to start)."""
+    pytest.importorskip("pyspark", reason="pyspark is not installed")
+    from segmint.engine import local_spark_session
+
+    session = local_spark_session("segmint-tests")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

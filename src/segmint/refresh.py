@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -20,13 +20,19 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from segmint.features import customer_features
-from segmint.features.tables import Tables
+from segmint.engine import DuckDBEngine, Engine
+from segmint.features import FeatureSet, compute_features
 from segmint.schema import FEATURES_TABLE
 from segmint.segments.config import SegmentConfig, load_config
 from segmint.segments.guards import GuardWarning, audience_warnings
 from segmint.segments.library import rule_values
-from segmint.segments.membership import Resolved, memberships, store_statistics
+from segmint.segments.membership import (
+    Resolved,
+    audiences_before_exclusions,
+    members_from_flags,
+    membership_flags,
+    store_statistics,
+)
 from segmint.store import Store, utcnow
 
 
@@ -51,25 +57,31 @@ class RefreshResult:
 
 
 def refresh(
-    store: Store, as_of: date | None = None, config: SegmentConfig | None = None
+    store: Store,
+    as_of: date | None = None,
+    config: SegmentConfig | None = None,
+    engine: Engine | None = None,
 ) -> RefreshResult:
-    """Recompute and store all features and segment memberships as of ``as_of``."""
+    """Recompute and store all features and segment memberships as of ``as_of``.
+
+    ``engine`` computes them (default: the workspace's DuckDB; :class:`SparkEngine` runs the
+    same expressions on Spark); the results are stored in the workspace either way.
+    """
     started = utcnow()
     config = config or load_config(store.path)
-    features = customer_features(store, as_of, rfm_grid=config.rfm_grid)
-    staged = store.stage("_features_new", features.table)
+    engine = engine or DuckDBEngine(store)
+    computed = compute(engine, as_of, config)
+    staged = engine.collect("_features_new", computed.features.table)
+    flags = engine.collect("_flags_new", computed.flags)
     customers = int(staged.count().to_pyarrow().as_py())
     refresh_id = store.next_id("refreshes", "refresh_id")
-    statistics = store_statistics(staged)
-    values = rule_values(config.parameters, statistics)
-    members, resolved = memberships(
-        config.segments, staged, Tables.of(store), features.as_of, values
-    )
+    members = members_from_flags(flags, config.segments)
     members = store.stage("_members_new", members.mutate(refresh_id=ibis.literal(refresh_id)))
     sizes = _sizes(members)
-    before = _audiences_before_exclusions(staged, resolved)
-    versions = _versions(store, refresh_id, config, resolved, sizes, before)
-    cuts = features.rfm_cuts.as_dict()
+    before = audiences_before_exclusions(flags)
+    versions = _versions(store, refresh_id, config, computed.resolved, sizes, before)
+    cuts = computed.features.rfm_cuts.as_dict()
+    as_of = computed.features.as_of
     with store.transaction():
         store.con.create_table(FEATURES_TABLE, staged, overwrite=True)
         store.delete_all("segment_members")
@@ -80,10 +92,10 @@ def refresh(
             pa.table(
                 {
                     "refresh_id": [refresh_id],
-                    "as_of": [features.as_of],
+                    "as_of": [as_of],
                     "customers": [customers],
                     "rfm_cut_points": [json.dumps(cuts)],
-                    "store_statistics": [json.dumps(statistics)],
+                    "store_statistics": [json.dumps(computed.statistics)],
                     "configuration": [json.dumps(config.recorded(), sort_keys=True)],
                     "started_at": [started],
                     "finished_at": [utcnow()],
@@ -97,27 +109,34 @@ def refresh(
         config.min_audience,
         config.max_exclusion_shrink,
     )
-    return RefreshResult(refresh_id, features.as_of, customers, cuts, len(sizes), warnings)
+    return RefreshResult(refresh_id, as_of, customers, cuts, len(sizes), warnings)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """Features and memberships as expressions of the engine that computed them."""
+
+    features: FeatureSet
+    statistics: dict[str, float]
+    flags: ir.Table  # customer_id and one boolean per segment (see membership_flags)
+    resolved: Resolved
+
+
+def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Computed:
+    """Every feature, store statistic and segment membership, on ``engine``."""
+    tables = engine.tables()
+    features = compute_features(tables, engine.stage, as_of, rfm_grid=config.rfm_grid)
+    staged = engine.stage("_features_new", features.table)
+    features = replace(features, table=staged)
+    statistics = store_statistics(staged)
+    values = rule_values(config.parameters, statistics)
+    flags, resolved = membership_flags(config.segments, staged, tables, features.as_of, values)
+    return Computed(features, statistics, flags, resolved)
 
 
 def _sizes(members: ir.Table) -> dict[str, int]:
     counted = members.group_by("segment").aggregate(n=members.count()).to_pyarrow()
     return dict(zip(counted["segment"].to_pylist(), counted["n"].to_pylist(), strict=True))
-
-
-def _audiences_before_exclusions(features: ir.Table, resolved: Resolved) -> dict[str, int]:
-    """How many customers each excluding segment's own rule describes, in one scan."""
-    if not resolved.before_exclusions:
-        return {}
-    names = {slug: f"_s{i}" for i, slug in enumerate(resolved.before_exclusions)}
-    counts = features.aggregate(
-        **{
-            names[slug]: expr.cast("int64").sum()
-            for slug, expr in resolved.before_exclusions.items()
-        }
-    )
-    row = counts.to_pyarrow().to_pylist()[0]
-    return {slug: int(row[name] or 0) for slug, name in names.items()}
 
 
 def _fingerprint(definition: str, family: str | None, priority: int, name: str) -> str:

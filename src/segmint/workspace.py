@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.engine import Engine
 from segmint.errors import SegmintError
 from segmint.features.tables import stored_features
 from segmint.importers.base import ImportOptions
@@ -98,9 +99,10 @@ class Workspace:
     def summary(self) -> dict[str, Any]:
         return workspace_summary(self.store)
 
-    def refresh(self, as_of: date | None = None) -> RefreshResult:
-        """Recompute every customer's features as of a day (default: the latest order)."""
-        return refresh(self.store, as_of)
+    def refresh(self, as_of: date | None = None, engine: Engine | None = None) -> RefreshResult:
+        """Recompute every customer's features and segments as of a day (default: the
+        latest order), on ``engine`` (default: the workspace's DuckDB)."""
+        return refresh(self.store, as_of, engine=engine)
 
     def features(self) -> ir.Table:
         """The features of the latest refresh (run :meth:`refresh` first)."""

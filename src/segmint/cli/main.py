@@ -201,11 +201,13 @@ app.add_typer(segments_app, name="segments")
 @segments_app.command("list")
 def segments_list(as_json: JsonOption = False) -> None:
     """Every segment with its size, share of customers and of revenue, and warnings."""
-    from segmint.segments import segment_sizes, stored_warnings
+    from segmint.segments import segment_sizes, stored_segments, stored_warnings
 
     with open_workspace() as ws:
         records = segment_sizes(ws.store).to_pyarrow().to_pylist()
         warnings = stored_warnings(ws.store)
+        order = {slug: i for i, slug in enumerate(stored_segments(ws.store))}
+    records.sort(key=lambda r: order[r["segment"]])
     for record in records:
         record["warnings"] = "; ".join(w.kind for w in warnings if w.segment == record["segment"])
     columns = [

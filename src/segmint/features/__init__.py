@@ -36,7 +36,14 @@ MODULES: list[Callable[[Tables, date], ir.Table]] = [
     profile_features,
 ]
 
-__all__ = ["CATALOG", "Feature", "FeatureSet", "customer_features", "default_as_of"]
+__all__ = [
+    "CATALOG",
+    "Feature",
+    "FeatureSet",
+    "compute_features",
+    "customer_features",
+    "default_as_of",
+]
 
 
 @dataclass(frozen=True)
@@ -59,17 +66,31 @@ def customer_features(
     rfm_cuts: RfmCutPoints | None = None,
     rfm_grid: RfmGrid = RFM_GRID,
 ) -> FeatureSet:
-    """Every customer with every catalog feature, as of ``as_of`` (default: latest order).
+    """Every customer of the workspace with every catalog feature, computed in its DuckDB."""
+    return compute_features(Tables.of(store), store.stage, as_of, rfm_cuts, rfm_grid)
+
+
+def compute_features(
+    tables: Tables,
+    stage: Callable[[str, ir.Table], ir.Table],
+    as_of: date | None = None,
+    rfm_cuts: RfmCutPoints | None = None,
+    rfm_grid: RfmGrid = RFM_GRID,
+) -> FeatureSet:
+    """Every customer with every catalog feature, as of ``as_of`` (default: latest order),
+    on whatever backend ``tables`` live in (``stage`` materializes an intermediate table).
 
     RFM cut points are computed from this population unless given (to rescore with the
     cut points of an earlier refresh); ``rfm_grid`` maps R and F scores to groups.
     """
-    tables = Tables.of(store)
     as_of = as_of or default_as_of(tables.orders) or date.today()
     base = transactional_features(tables.customers, tables.orders, tables.refunds, as_of)
+    base = stage("_features_transactional", base)
     for module in MODULES:
-        extra = module(tables, as_of)
+        # Each module is materialized alone: small query plans for every engine, and one
+        # module's hash tables at a time in memory.
+        extra = stage(f"_features_{module.__name__}", module(tables, as_of))
         base = base.left_join(extra, "customer_id").drop("customer_id_right")
-    base = store.stage("_features_base", base)
+    base = stage("_features_base", base)
     cuts = rfm_cuts or rfm_cut_points(base)
     return FeatureSet(table=with_rfm(base, cuts, rfm_grid), as_of=as_of, rfm_cuts=cuts)

@@ -63,7 +63,7 @@ def channel_features(tables: Tables, as_of: date) -> ir.Table:
     top_channel = _top(per_channel, "channel", "_orders", "_latest")
     per_customer = per_channel.group_by("customer_id").aggregate(
         _total=per_channel._orders.sum(),
-        _channels=per_channel.channel.collect(order_by=per_channel.channel),
+        _channels=per_channel.channel.collect().sort(),
     )
     events = events_as_of(tables.events, as_of)
     events = events.filter(events.device.notnull() & (events.device.strip() != ""))

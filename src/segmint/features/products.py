@@ -73,8 +73,8 @@ def product_features(tables: Tables, as_of: date) -> ir.Table:
     amount = lines.amount.fill_null(0)
     per_customer = lines.group_by("customer_id").aggregate(
         _total=amount.sum(),
-        _categories=lines.category.collect(distinct=True, order_by=lines.category),
-        _products=lines.sku.collect(distinct=True, order_by=lines.sku),
+        _categories=lines.category.collect(distinct=True).sort(),
+        _products=lines.sku.collect(distinct=True).sort(),
     )
     categorized = lines.filter(lines.category.notnull())
     per_category = categorized.group_by(["customer_id", "category"]).aggregate(

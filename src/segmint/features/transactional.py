@@ -7,6 +7,7 @@ filtered by :mod:`segmint.definitions` (counted orders, refunds up to the as-of 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import ibis
 import ibis.expr.types as ir
@@ -35,7 +36,13 @@ NET_SALES = feature(
     "Merchandise after discounts and refunds, without shipping, taxes and non-product lines "
     "(the monetary value of RFM and the value models).",
 )
-AOV = feature("aov", "money", GROUP, "`amount_spent / number_of_orders`; empty without orders.")
+AOV = feature(
+    "aov",
+    "money",
+    GROUP,
+    "`amount_spent / number_of_orders`, rounded half away from zero to the cent; empty "
+    "without orders.",
+)
 FIRST_ORDER_DATE = feature(
     "first_order_date", "date", GROUP, "Local day of the first counted order."
 )
@@ -107,9 +114,9 @@ def transactional_features(
             NUMBER_OF_ORDERS: orders_n,
             AMOUNT_SPENT: joined.amount_spent.fill_null(ZERO),
             NET_SALES: joined.net_sales.fill_null(ZERO),
-            AOV: ibis.ifelse(orders_n > 0, joined.amount_spent / orders_n, ibis.null()).cast(
-                "decimal(18, 2)"
-            ),
+            AOV: ibis.ifelse(
+                orders_n > 0, money_per_order(joined.amount_spent, orders_n), ibis.null()
+            ).cast("decimal(18, 2)"),
             FIRST_ORDER_DATE: joined.first_order_date,
             LAST_ORDER_DATE: joined.last_order_date,
             DAYS_SINCE_LAST_ORDER: as_of_day.delta(joined.last_order_date, unit="day"),
@@ -123,8 +130,10 @@ def transactional_features(
                 ibis.null(),
             ).cast("float64"),
             REFUNDS_SHARE: ibis.ifelse(
-                joined.gross_spent > 0, joined.refunded / joined.gross_spent, ibis.null()
-            ).cast("float64"),
+                joined.gross_spent > 0,
+                joined.refunded.cast("float64") / joined.gross_spent.cast("float64"),
+                ibis.null("float64"),
+            ),
             **{ORDERS_IN[n]: joined[f"_orders_{n}"].fill_null(0) for n in WINDOWS},
             **{SPEND_IN[n]: joined[f"_spend_{n}"].fill_null(ZERO) for n in WINDOWS},
         },
@@ -175,3 +184,13 @@ def _windows(counted: ir.Table, refunds: ir.Table, as_of: date) -> ir.Table:
             for n in WINDOWS
         },
     )
+
+
+def money_per_order(amount: ir.DecimalValue, orders: ir.IntegerValue) -> ir.DecimalValue:
+    """``amount / orders`` rounded half away from zero to the cent, in integer cents, so that
+    every engine gives the same cent (DuckDB divides decimals as doubles, Spark exactly)."""
+    cents = (amount * 100).cast("int64")
+    rounded = (cents.abs() * 2 + orders) // (orders * 2)
+    signed = ibis.ifelse(cents < 0, -rounded, rounded)
+    cent = ibis.literal(Decimal("0.01"), type="decimal(18, 2)")
+    return (signed.cast("decimal(18, 2)") * cent).cast("decimal(18, 2)")

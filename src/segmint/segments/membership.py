@@ -94,24 +94,50 @@ def resolve(
     return Resolved(rules=rules, final=final, before_exclusions=before, order=order)
 
 
-def memberships(
+#: Column prefix, in the flags table, of each excluding segment's audience before exclusions.
+BEFORE = "_before__"
+
+
+def membership_flags(
     segments: list[SegmentDef],
     features: ir.Table,
     tables: Tables,
     as_of: date,
     values: dict[str, Any],
 ) -> tuple[ir.Table, Resolved]:
-    """``customer_id, segment, family`` for every membership, and how it was resolved."""
+    """One row per customer: ``customer_id``, one boolean column per segment slug, and one
+    ``_before__<slug>`` column per excluding segment; computed in one pass over the features.
+    """
     resolved = resolve(segments, features, tables, as_of, values)
+    flags = features.select(
+        "customer_id",
+        **{s.slug: resolved.final[s.slug] for s in segments},
+        **{BEFORE + slug: expr for slug, expr in resolved.before_exclusions.items()},
+    )
+    return flags, resolved
+
+
+def members_from_flags(flags: ir.Table, segments: list[SegmentDef]) -> ir.Table:
+    """``customer_id, segment, family`` for every true flag."""
     parts = [
-        features.filter(resolved.final[s.slug]).select(
+        flags.filter(flags[s.slug]).select(
             "customer_id",
             segment=ibis.literal(s.slug),
             family=ibis.literal(s.family, type="string"),
         )
         for s in segments
     ]
-    return ibis.union(*parts), resolved
+    return ibis.union(*parts)
+
+
+def audiences_before_exclusions(flags: ir.Table) -> dict[str, int]:
+    """How many customers each excluding segment's own rule describes."""
+    columns = [c for c in flags.columns if c.startswith(BEFORE)]
+    if not columns:
+        return {}
+    row = flags.aggregate(**{c: flags[c].cast("int64").sum() for c in columns})
+    counts = row.to_pyarrow().to_pylist()[0]
+    return {c.removeprefix(BEFORE): int(counts[c] or 0) for c in columns}
 
 
 def dependency_order(
