@@ -134,3 +134,11 @@ def test_preview_reads_stored_memberships(
     assert lines[0] == "Error: member_of() names unknown segment 'rfm_champion'"
     assert lines[-1] == "Hint: did you mean 'rfm_champions'?"
     assert lines[2].strip() == "^"
+
+
+def test_refresh_refuses_an_unknown_engine(demo_shop: Workspace):
+    failed = run(demo_shop, "refresh", "--engine", "flink", code=1)
+    assert failed.stderr.splitlines() == [
+        "Error: --engine: 'flink' is not an engine",
+        "Hint: use duckdb or spark",
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -166,16 +167,28 @@ def refresh(
         str | None,
         typer.Option("--as-of", help="Compute as of this day (YYYY-MM-DD); default: last order."),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(help="Compute on 'duckdb' (the workspace) or 'spark' (a local session)."),
+    ] = "duckdb",
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute every customer's features (RFM and the rest) as of a day."""
+    """Recompute every customer's features and segments as of a day."""
     day = _as_of_date(as_of)
+    if engine not in ("duckdb", "spark"):
+        raise ConfigError(f"--engine: '{engine}' is not an engine", hint="use duckdb or spark")
     with open_workspace() as ws, stderr.status("Computing customer features...") as status:
         if as_json:
             status.stop()
-        result = ws.refresh(day)
+        result = ws.refresh(day, engine=_spark_engine(ws) if engine == "spark" else None)
     print_records([result.as_dict()], as_json=as_json, title="Refresh", transpose=True)
     _print_warnings([w.message for w in result.warnings])
+
+
+def _spark_engine(ws: Workspace) -> Any:
+    from segmint.engine import SparkEngine, local_spark_session
+
+    return SparkEngine(ws.store, local_spark_session(cores=os.cpu_count() or 2))
 
 
 def _print_warnings(messages: list[str]) -> None:
