@@ -64,15 +64,44 @@ def enriched_order_lines(lines: ir.Table, products: ir.Table) -> ir.Table:
 
 def _best_matches(lines: ir.Table, products: ir.Table) -> ir.Table:
     """One row per matched line: ``order_id, line_number, product_key, matched_by,
+    exact_variant``.
+
+    Lines with the same SKU and name always match the same product, so each distinct
+    (SKU, name) pair is matched once (a store has thousands of them, not millions of lines)
+    and the matches are joined back to the lines.
+    """
+    pairs = lines.select(_sku_key=_key(lines.sku), _name_key=_key(lines.product_name)).distinct()
+    pairs = pairs.mutate(
+        sku=ibis.ifelse(pairs._sku_key == NULL_KEY, ibis.null("string"), pairs._sku_key),
+        product_name=ibis.ifelse(pairs._name_key == NULL_KEY, ibis.null("string"), pairs._name_key),
+    )
+    matched = _best_pair_matches(pairs, products)
+    keyed = lines.select(*LINE_KEY, _sku_key=_key(lines.sku), _name_key=_key(lines.product_name))
+    joined = keyed.join(matched, ["_sku_key", "_name_key"])
+    return joined.select(*LINE_KEY, "product_key", "matched_by", "exact_variant")
+
+
+#: Stands for a missing SKU or name in join keys (equi-joins never match NULLs).
+NULL_KEY = "\x1fsegmint:none\x1f"
+
+
+def _key(value: ir.StringValue) -> ir.StringValue:
+    return value.fill_null(NULL_KEY)
+
+
+def _best_pair_matches(pairs: ir.Table, products: ir.Table) -> ir.Table:
+    """One row per matched (SKU, name) pair: ``_sku_key, _name_key, product_key, matched_by,
     exact_variant``."""
-    name = lines.product_name.strip()
+    name = pairs.product_name.strip()
     base = name.re_extract(r"^(.*) - .*$", 1)
-    keyed_lines = lines.select(
-        *LINE_KEY,
-        line_sku=lines.sku,
+    base = ibis.ifelse(base == "", ibis.null("string"), base)
+    keyed_lines = pairs.select(
+        "_sku_key",
+        "_name_key",
+        line_sku=pairs.sku,
         line_name=name,
-        line_base=ibis.ifelse(base == "", ibis.null("string"), base),
-        line_slug=slug(ibis.coalesce(ibis.ifelse(base == "", ibis.null("string"), base), name)),
+        line_base_or_name=ibis.coalesce(base, name),
+        line_slug=slug(ibis.coalesce(base, name)),
     )
     full_name = ibis.ifelse(
         products.variant_title.isnull(),
@@ -82,25 +111,26 @@ def _best_matches(lines: ir.Table, products: ir.Table) -> ir.Table:
     keyed_products = products.select(
         "product_key", "handle", "title", p_sku=products.sku, full_name=full_name
     )
-    conditions = {
-        "sku": lambda ln, p: ln.line_sku == p.p_sku,
-        "handle_sku": lambda ln, p: ln.line_sku == p.handle,
-        "handle_name": lambda ln, p: ln.line_slug == p.handle,
-        "title": lambda ln, p: (
-            (ln.line_name == p.full_name) | (ibis.coalesce(ln.line_base, ln.line_name) == p.title)
-        ),
-    }
+    # Every condition is an equi-join (the title rule's two alternatives are two joins).
+    conditions = [
+        ("sku", lambda ln, p: ln.line_sku == p.p_sku),
+        ("handle_sku", lambda ln, p: ln.line_sku == p.handle),
+        ("handle_name", lambda ln, p: ln.line_slug == p.handle),
+        ("title", lambda ln, p: ln.line_name == p.full_name),
+        ("title", lambda ln, p: ln.line_base_or_name == p.title),
+    ]
     candidates = None
-    for rule, condition in conditions.items():
+    for rule, condition in conditions:
         exact_score, loose_score = RULES[rule]
-        pairs = keyed_lines.join(keyed_products, condition(keyed_lines, keyed_products))
+        joined = keyed_lines.join(keyed_products, condition(keyed_lines, keyed_products))
         exact = (
             ibis.literal(True)
             if rule == "sku"
-            else (pairs.line_name == pairs.full_name).fill_null(False)
+            else (joined.line_name == joined.full_name).fill_null(False)
         )
-        part = pairs.select(
-            *LINE_KEY,
+        part = joined.select(
+            "_sku_key",
+            "_name_key",
             "product_key",
             matched_by=ibis.literal(MATCHED_BY[rule]),
             exact_variant=exact,
@@ -108,7 +138,7 @@ def _best_matches(lines: ir.Table, products: ir.Table) -> ir.Table:
         )
         candidates = part if candidates is None else candidates.union(part)
     rank = ibis.row_number().over(
-        group_by=list(LINE_KEY), order_by=[candidates.score, candidates.product_key]
+        group_by=["_sku_key", "_name_key"], order_by=[candidates.score, candidates.product_key]
     )
     ranked = candidates.mutate(_rank=rank)
     return ranked.filter(ranked._rank == 0).drop("_rank", "score")

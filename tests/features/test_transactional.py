@@ -130,3 +130,37 @@ def test_docs_features_md_is_generated_from_the_catalog():
     assert docs.read_text(encoding="utf-8") == features_markdown(), (
         "docs/features.md is stale: run python -m segmint.features.docs"
     )
+
+
+def test_second_order_day_with_orders_at_the_same_instant():
+    from datetime import datetime
+
+    import ibis
+
+    from segmint.features.transactional import _order_dates
+
+    at = datetime(2025, 3, 1, 15, 0)
+    rows = [  # customer, placed_at
+        ("a", at),
+        ("a", at),  # same instant as the first: the second order is that day
+        ("a", datetime(2025, 3, 5, 9, 0)),
+        ("b", datetime(2025, 3, 3, 9, 0)),
+        ("b", datetime(2025, 3, 1, 9, 0)),
+        ("b", datetime(2025, 3, 3, 8, 0)),
+        ("c", at),
+    ]
+    counted = ibis.memtable(
+        {
+            "customer_id": [c for c, _ in rows],
+            "placed_at": [t for _, t in rows],
+            "placed_date": [t.date() for _, t in rows],
+        }
+    )
+    found = {
+        r["customer_id"]: (r["first_order_date"], r["second_order_date"], r["last_order_date"])
+        for r in ibis.duckdb.connect().to_pyarrow(_order_dates(counted)).to_pylist()
+    }
+    day = at.date()
+    assert found["a"] == (day, day, datetime(2025, 3, 5).date())
+    assert found["b"] == (day, datetime(2025, 3, 3).date(), datetime(2025, 3, 3).date())
+    assert found["c"] == (day, None, day)

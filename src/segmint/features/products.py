@@ -70,16 +70,18 @@ def counted_product_lines(tables: Tables, as_of: date) -> ir.Table:
 def product_features(tables: Tables, as_of: date) -> ir.Table:
     """One row per customer of ``tables.customers``: ``customer_id`` and the features above."""
     lines = counted_product_lines(tables, as_of)
-    amount = lines.amount.fill_null(0)
-    per_customer = lines.group_by("customer_id").aggregate(
-        _total=amount.sum(),
-        _categories=lines.category.collect(distinct=True).sort(),
-        _products=lines.sku.collect(distinct=True).sort(),
+    # Group to (customer, category) and (customer, SKU) first: collecting distinct values
+    # over every line cannot spill to disk, grouping can.
+    per_category_all = lines.group_by(["customer_id", "category"]).aggregate(
+        _amount=lines.amount.fill_null(0).sum()
     )
-    categorized = lines.filter(lines.category.notnull())
-    per_category = categorized.group_by(["customer_id", "category"]).aggregate(
-        _amount=categorized.amount.fill_null(0).sum()
+    per_customer = per_category_all.group_by("customer_id").aggregate(
+        _total=per_category_all._amount.sum(),
+        _categories=per_category_all.category.collect().sort(),
     )
+    skus = lines.filter(lines.sku.notnull()).select("customer_id", "sku").distinct()
+    per_sku = skus.group_by("customer_id").aggregate(_products=skus.sku.collect().sort())
+    per_category = per_category_all.filter(per_category_all.category.notnull())
     rank = ibis.row_number().over(
         group_by=per_category.customer_id,
         order_by=[ibis.desc(per_category._amount), per_category.category],
@@ -91,6 +93,8 @@ def product_features(tables: Tables, as_of: date) -> ir.Table:
     joined = (
         tables.customers.select("customer_id")
         .left_join(per_customer, "customer_id")
+        .drop("customer_id_right")
+        .left_join(per_sku, "customer_id")
         .drop("customer_id_right")
         .left_join(top, "customer_id")
         .drop("customer_id_right")

@@ -141,16 +141,27 @@ def transactional_features(
 
 
 def _order_dates(counted: ir.Table) -> ir.Table:
-    """First, second and last order day per customer (second by time placed)."""
-    ranked = counted.mutate(
-        _rank=ibis.row_number().over(
-            group_by=counted.customer_id, order_by=[counted.placed_at, counted.order_id]
-        )
+    """First, second and last order day per customer (second by time placed).
+
+    No sort: the second order is on the first order's day when two orders share the first
+    instant, else on the earliest day of the orders placed after it (days follow instants).
+    """
+    firsts = counted.group_by("customer_id").aggregate(_first_at=counted.placed_at.min())
+    timed = counted.select("customer_id", "placed_at", "placed_date").join(firsts, "customer_id")
+    at_first = timed.placed_at == timed._first_at
+    dates = timed.group_by("customer_id").aggregate(
+        first_order_date=timed.placed_date.min(),
+        last_order_date=timed.placed_date.max(),
+        _at_first=timed.count(where=at_first),
+        _after_first=timed.placed_date.min(where=timed.placed_at > timed._first_at),
     )
-    return ranked.group_by("customer_id").aggregate(
-        first_order_date=ranked.placed_date.min(),
-        last_order_date=ranked.placed_date.max(),
-        second_order_date=ranked.placed_date.max(where=ranked._rank == 1),
+    return dates.select(
+        "customer_id",
+        "first_order_date",
+        "last_order_date",
+        second_order_date=ibis.ifelse(
+            dates._at_first > 1, dates.first_order_date, dates._after_first
+        ),
     )
 
 
