@@ -13,11 +13,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends.pyspark.datatypes import PySparkSchema
 
-from segmint.features.tables import Tables
+from segmint.features.tables import INPUTS, Tables
 from segmint.store import Store
-
-#: The canonical tables a refresh reads.
-INPUTS = tuple(Tables.__dataclass_fields__)
 
 
 class Engine(Protocol):

@@ -33,7 +33,6 @@ def enriched_order_lines(lines: ir.Table, products: ir.Table) -> ir.Table:
     """``order_lines`` plus ``product_key``, ``matched_by``, ``category``, ``product_type``
     and ``product_tags``; ``vendor`` and ``compare_at_price`` filled from the product when
     the line has none."""
-    best = _best_matches(lines, products)
     catalog = products.select(
         "product_key",
         "category",
@@ -42,8 +41,9 @@ def enriched_order_lines(lines: ir.Table, products: ir.Table) -> ir.Table:
         product_tags=products.tags,
         product_compare_at=products.compare_at_price,
     )
-    matched = best.join(catalog, "product_key")
-    joined = lines.left_join(matched, list(LINE_KEY))
+    matched = _best_matches(lines, products).join(catalog, "product_key")
+    keyed = lines.mutate(_sku_key=_key(lines.sku), _name_key=_key(lines.product_name))
+    joined = keyed.left_join(matched, ["_sku_key", "_name_key"])
     exact = joined.exact_variant.fill_null(False)
     no_price = ibis.null(joined.compare_at_price.type())
     filled = {
@@ -63,22 +63,18 @@ def enriched_order_lines(lines: ir.Table, products: ir.Table) -> ir.Table:
 
 
 def _best_matches(lines: ir.Table, products: ir.Table) -> ir.Table:
-    """One row per matched line: ``order_id, line_number, product_key, matched_by,
-    exact_variant``.
+    """The best product of each distinct (SKU, name) pair of ``lines``: ``_sku_key,
+    _name_key, product_key, matched_by, exact_variant`` (keys from :func:`_key`).
 
-    Lines with the same SKU and name always match the same product, so each distinct
-    (SKU, name) pair is matched once (a store has thousands of them, not millions of lines)
-    and the matches are joined back to the lines.
+    Lines with the same SKU and name always match the same product, so each pair is matched
+    once (a store has thousands of them, not millions of lines).
     """
     pairs = lines.select(_sku_key=_key(lines.sku), _name_key=_key(lines.product_name)).distinct()
     pairs = pairs.mutate(
         sku=ibis.ifelse(pairs._sku_key == NULL_KEY, ibis.null("string"), pairs._sku_key),
         product_name=ibis.ifelse(pairs._name_key == NULL_KEY, ibis.null("string"), pairs._name_key),
     )
-    matched = _best_pair_matches(pairs, products)
-    keyed = lines.select(*LINE_KEY, _sku_key=_key(lines.sku), _name_key=_key(lines.product_name))
-    joined = keyed.join(matched, ["_sku_key", "_name_key"])
-    return joined.select(*LINE_KEY, "product_key", "matched_by", "exact_variant")
+    return _best_pair_matches(pairs, products)
 
 
 #: Stands for a missing SKU or name in join keys (equi-joins never match NULLs).

@@ -124,7 +124,7 @@ class Computed:
 
 def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Computed:
     """Every feature, store statistic and segment membership, on ``engine``."""
-    tables = engine.tables()
+    tables = engine.tables().with_staged_lines(engine.stage)
     features = compute_features(tables, engine.stage, as_of, rfm_grid=config.rfm_grid)
     staged = engine.stage("_features_new", features.table)
     features = replace(features, table=staged)

@@ -84,6 +84,7 @@ def compute_features(
     cut points of an earlier refresh); ``rfm_grid`` maps R and F scores to groups.
     """
     as_of = as_of or default_as_of(tables.orders) or date.today()
+    tables = tables.with_staged_lines(stage)
     base = transactional_features(tables.customers, tables.orders, tables.refunds, as_of)
     base = stage("_features_transactional", base)
     for module in MODULES:

@@ -17,7 +17,6 @@ import ibis.expr.types as ir
 from segmint.definitions import counted_orders, events_as_of
 from segmint.features.catalog import feature
 from segmint.features.tables import Tables
-from segmint.products import enriched_order_lines
 
 GROUP = "Browsing and cart intent"
 VIEW_WINDOWS = (3, 30)
@@ -161,7 +160,7 @@ def _browsed_category(events: ir.Table, tables: Tables, as_of: date) -> ir.Table
     )
     per_category = views.group_by(["customer_id", "category"]).aggregate(_views=views.count())
     often = per_category.filter(per_category._views >= BROWSE_VIEWS)
-    lines = enriched_order_lines(tables.order_lines, tables.products)
+    lines = tables.product_lines()
     orders = counted_orders(tables.orders, as_of)
     recent = orders.filter(orders.placed_date >= start).select("order_id", "customer_id")
     bought = lines.filter(lines.category.notnull()).join(recent, "order_id")

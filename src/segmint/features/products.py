@@ -17,7 +17,6 @@ import ibis.expr.types as ir
 from segmint.definitions import counted_orders
 from segmint.features.catalog import feature
 from segmint.features.tables import Tables
-from segmint.products import enriched_order_lines
 
 GROUP = "Product affinity"
 NO_STRINGS = ibis.literal([], type="array<string>")
@@ -61,7 +60,7 @@ PRODUCTS_PURCHASED = feature(
 
 def counted_product_lines(tables: Tables, as_of: date) -> ir.Table:
     """Enriched product lines of counted orders up to ``as_of``, with the order's customer."""
-    lines = enriched_order_lines(tables.order_lines, tables.products)
+    lines = tables.product_lines()
     lines = lines.filter(lines.line_kind == "product")
     counted = counted_orders(tables.orders, as_of).select("order_id", "customer_id")
     return lines.join(counted, "order_id")

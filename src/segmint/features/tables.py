@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import ibis.expr.types as ir
 
 from segmint.errors import WorkspaceError
+from segmint.products import enriched_order_lines
 from segmint.schema import FEATURES_TABLE
 from segmint.store import Store
 
@@ -18,9 +20,14 @@ def stored_features(store: Store) -> ir.Table:
     return store.table(FEATURES_TABLE)
 
 
+#: The canonical tables features are computed from.
+INPUTS = ("customers", "orders", "order_lines", "refunds", "events", "products")
+
+
 @dataclass(frozen=True)
 class Tables:
-    """Canonical tables a feature module computes from (see docs/data-model.md)."""
+    """Canonical tables a feature module computes from (see docs/data-model.md), and the
+    order lines enriched with the catalog once they are staged (:meth:`with_staged_lines`)."""
 
     customers: ir.Table
     orders: ir.Table
@@ -28,7 +35,21 @@ class Tables:
     refunds: ir.Table
     events: ir.Table
     products: ir.Table
+    staged_lines: ir.Table | None = None
 
     @classmethod
     def of(cls, store: Store) -> Tables:
-        return cls(**{name: store.table(name) for name in cls.__dataclass_fields__})
+        return cls(**{name: store.table(name) for name in INPUTS})
+
+    def product_lines(self) -> ir.Table:
+        """Order lines with their catalog fields (:func:`segmint.products.enriched_order_lines`)."""
+        if self.staged_lines is not None:
+            return self.staged_lines
+        return enriched_order_lines(self.order_lines, self.products)
+
+    def with_staged_lines(self, stage: Callable[[str, ir.Table], ir.Table]) -> Tables:
+        """The same tables with the enriched order lines materialized once, for every module
+        that reads them."""
+        if self.staged_lines is not None:
+            return self
+        return replace(self, staged_lines=stage("_enriched_lines", self.product_lines()))

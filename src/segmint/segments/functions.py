@@ -24,7 +24,6 @@ import ibis.expr.types as ir
 from segmint.definitions import counted_orders
 from segmint.features.rules import rule_catalog
 from segmint.features.tables import Tables
-from segmint.products import enriched_order_lines
 from segmint.rules import (
     Catalog,
     FunctionSpec,
@@ -65,7 +64,7 @@ def products_purchased(tables: Tables, as_of: date) -> Callable[[dict, ir.Table]
     """The ``products_purchased`` implementation for rules evaluated as of ``as_of``."""
 
     def evaluate(args: dict[str, Any], table: ir.Table) -> ir.BooleanValue:
-        lines = enriched_order_lines(tables.order_lines, tables.products)
+        lines = tables.product_lines()
         lines = lines.filter(lines.line_kind == "product")
         orders = counted_orders(tables.orders, as_of)
         if args.get("since") is not None:
