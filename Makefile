@@ -27,7 +27,9 @@ lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests benchmarks
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/import_orders.py
+	$(BIN)/python benchmarks/refresh.py
 
 clean:
 	rm -rf $(VENV) demo.duckdb demo-data .pytest_cache

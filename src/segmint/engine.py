@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.backends.pyspark.datatypes import PySparkSchema
 
@@ -42,6 +43,9 @@ class DuckDBEngine:
         return self.store.stage(name, expr)
 
     def collect(self, name: str, expr: ir.Table) -> ir.Table:
+        """``expr`` as a workspace table: a table already stored is returned as it is."""
+        if isinstance(expr.op(), ops.DatabaseTable):
+            return expr
         return self.store.stage(name, expr)
 
 

@@ -52,7 +52,7 @@ UPGRADES: dict[int, Any] = {1: add_columns(2)}
 
 #: DuckDB's memory budget; beyond it, large intermediate results spill to a temp folder.
 #: ``SEGMINT_MEMORY_LIMIT`` overrides it (any DuckDB size, e.g. ``4GB``).
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 
 def duckdb_config() -> dict[str, str]:
