@@ -20,6 +20,7 @@ from segmint.importing import PHASES, ImportResult
 from segmint.workspace import DEFAULT_PATH, Workspace
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
+CustomerKey = Annotated[str, typer.Argument(help="segmint id, source id, email or phone.")]
 IMPORT_COLUMNS = [
     "file",
     "format",
@@ -298,17 +299,12 @@ def segments_preview(
 
 
 @app.command()
-def explain(
-    key: Annotated[str, typer.Argument(help="segmint id, source id, email or phone.")],
-    as_json: JsonOption = False,
-) -> None:
+def explain(key: CustomerKey, as_json: JsonOption = False) -> None:
     """The segments a customer is in, and the feature values that put them there."""
     from segmint.segments.explain import explain as explain_customer
 
     with open_workspace() as ws:
-        found = ws.find_customer(key)
-        if found is None:
-            raise ConfigError(f"no customer matches '{key}'")
+        found = _find_customer(ws, key)
         result = explain_customer(ws.store, found["customer_id"])
     if as_json:
         record = {
@@ -331,6 +327,13 @@ def explain(
     who = found.get("email") or result.customer_id
     title = f"{who} ({result.customer_id}): {len(rows)} segments as of {result.as_of}"
     print_records(rows, as_json=False, title=title)
+
+
+def _find_customer(ws: Workspace, key: str) -> dict[str, Any]:
+    found = ws.find_customer(key)
+    if found is None:
+        raise ConfigError(f"no customer matches '{key}'")
+    return found
 
 
 def _shown(value: Any) -> str:
@@ -371,15 +374,10 @@ def rejects(
 
 
 @app.command()
-def customer(
-    key: Annotated[str, typer.Argument(help="segmint id, source id, email or phone.")],
-    as_json: JsonOption = False,
-) -> None:
+def customer(key: CustomerKey, as_json: JsonOption = False) -> None:
     """One customer's profile, found by any identifier."""
     with open_workspace() as ws:
-        found = ws.find_customer(key)
-    if found is None:
-        raise ConfigError(f"no customer matches '{key}'")
+        found = _find_customer(ws, key)
     print_records(
         [{"field": k, "value": v} for k, v in found.items()],
         as_json=as_json,
