@@ -6,6 +6,15 @@ format and its missing columns, a hint) on the following lines, and exits with s
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """``did you mean 'x'?`` for the name in ``known`` closest to ``name``, or None."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
 
 class SegmintError(Exception):
     """An error a user can act on: the message names the file, row and column when known."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from datetime import date
 from pathlib import Path
@@ -14,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from segmint.cli.app import SegmintGroup, app
 from segmint.cli.output import print_records, stderr, stdout
-from segmint.errors import ConfigError
+from segmint.errors import ConfigError, did_you_mean
 from segmint.importers.base import ImportOptions
 from segmint.importing import PHASES, ImportResult
 from segmint.workspace import DEFAULT_PATH, Workspace
@@ -255,16 +254,12 @@ def segments_overlap(
         known = stored_segments(ws.store)
         for slug in segments or []:
             if slug not in known:
-                raise ConfigError(f"unknown segment '{slug}'", hint=_nearest_segment(slug, known))
+                hint = did_you_mean(slug, known) or "segmint segments list shows them"
+                raise ConfigError(f"unknown segment '{slug}'", hint=hint)
         pairs = overlap(ws.store, segments)
         records = (pairs.limit(limit) if limit else pairs).to_pyarrow().to_pylist()
     title = "Segment overlap (share_of_smaller: shared / the smaller segment)"
     print_records(records, as_json=as_json, title=title)
-
-
-def _nearest_segment(slug: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(slug, known, n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else "segmint segments list shows them"
 
 
 @segments_app.command("templates")

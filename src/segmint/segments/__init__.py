@@ -35,12 +35,16 @@ class Preview:
     customers: int
 
 
-def latest_as_of(store: Store) -> date:
-    """The as-of day of the latest refresh."""
+def latest_refresh(store: Store) -> dict:
+    """The ``refreshes`` row of the latest refresh."""
     stored_features(store)
     refreshes = store.table("refreshes")
-    latest = refreshes.order_by(refreshes.refresh_id.desc()).limit(1)
-    return latest.as_of.to_pyarrow().to_pylist()[0]
+    return refreshes.order_by(refreshes.refresh_id.desc()).limit(1).to_pyarrow().to_pylist()[0]
+
+
+def latest_as_of(store: Store) -> date:
+    """The as-of day of the latest refresh."""
+    return latest_refresh(store)["as_of"]
 
 
 def preview(store: Store, rule: str) -> Preview:
@@ -64,10 +68,8 @@ def stored_segments(store: Store) -> list[str]:
 
 def stored_warnings(store: Store) -> list[GuardWarning]:
     """The audience warnings of the latest refresh, with the guards it recorded."""
-    refreshes = store.table("refreshes")
-    latest = refreshes.filter(refreshes.refresh_id == refreshes.refresh_id.max())
-    recorded = latest.configuration.to_pyarrow().to_pylist()
-    configuration = json.loads(recorded[0]) if recorded and recorded[0] else {}
+    recorded = latest_refresh(store)["configuration"]
+    configuration = json.loads(recorded) if recorded else {}
     rows = latest_versions(store).to_pyarrow().to_pylist()
     return audience_warnings(
         [r["segment"] for r in rows],

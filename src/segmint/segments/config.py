@@ -26,7 +26,6 @@ Mistakes are reported with the file, the line and the segment they concern.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import yaml
 
 import segmint.features  # noqa: F401  (fills the feature catalog rules are checked against)
-from segmint.errors import ConfigError
+from segmint.errors import ConfigError, did_you_mean
 from segmint.features.rfm import RFM_GRID, RFM_GROUPS
 from segmint.features.rules import rule_catalog
 from segmint.rules import RuleError, parse_rule
@@ -123,11 +122,6 @@ def parse_config(text: str, path: Path) -> SegmentConfig:
     )
 
 
-def _nearest(name: str, known: list[str] | tuple[str, ...]) -> str | None:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
-
-
 class _Reader:
     """Checks the parsed YAML, naming the line of each mistake (from the composed nodes)."""
 
@@ -155,7 +149,7 @@ class _Reader:
         for key in data:
             if str(key) not in known:
                 raise self.error(
-                    self.node(node, key), f"unknown {what} {key!r}", _nearest(str(key), known)
+                    self.node(node, key), f"unknown {what} {key!r}", did_you_mean(str(key), known)
                 )
 
     # -- sections ------------------------------------------------------------------------
@@ -194,7 +188,7 @@ class _Reader:
                     raise self.error(
                         row_node,
                         f"R = {r}: unknown RFM group {group!r}; groups: {', '.join(RFM_GROUPS)}",
-                        _nearest(str(group), RFM_GROUPS),
+                        did_you_mean(str(group), RFM_GROUPS),
                     )
             grid[int(r)] = tuple(row)
         return grid
@@ -279,7 +273,7 @@ class _Reader:
             raise self.error(
                 self.node(node, "template"),
                 f"unknown template {name!r}; templates: {', '.join(TEMPLATES)}",
-                _nearest(str(name), tuple(TEMPLATES)),
+                did_you_mean(str(name), tuple(TEMPLATES)),
             )
         template = TEMPLATES[name]
         values = entry.get("values")

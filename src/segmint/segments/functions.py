@@ -13,7 +13,6 @@ its values. Shopify's ``id:`` and ``date:`` spellings are accepted for ``product
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -22,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.definitions import counted_orders
+from segmint.errors import did_you_mean
 from segmint.features.rules import rule_catalog
 from segmint.features.tables import Tables
 from segmint.rules import (
@@ -107,12 +107,11 @@ def member_of_targets(rule: A.Expr, text: str, slugs: list[str]) -> list[str]:
         target = call.args[0].value
         name = target.value if isinstance(target, A.String) else str(target)
         if name not in slugs:
-            close = difflib.get_close_matches(name, slugs, n=1, cutoff=0.6)
             raise RuleTypeError(
                 f"member_of() names unknown segment {name!r}",
                 call.pos,
                 text,
-                hint=f"did you mean {close[0]!r}?" if close else "segmint segments list shows them",
+                hint=did_you_mean(name, slugs) or "segmint segments list shows them",
             )
         targets.append(name)
     return targets

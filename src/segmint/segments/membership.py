@@ -61,7 +61,6 @@ class Resolved:
     rules: dict[str, str]
     final: dict[str, ir.BooleanValue]
     before_exclusions: dict[str, ir.BooleanValue]
-    order: list[str]
 
 
 def resolve(
@@ -91,7 +90,7 @@ def resolve(
             before[slug] = compile_rule(unexcluded, features, catalog, as_of, calls)
         elif excluded and by_slug[slug].origin != "library":
             before[slug] = raw[slug]
-    return Resolved(rules=rules, final=final, before_exclusions=before, order=order)
+    return Resolved(rules=rules, final=final, before_exclusions=before)
 
 
 #: Column prefix, in the flags table, of each excluding segment's audience before exclusions.
