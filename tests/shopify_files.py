@@ -264,3 +264,22 @@ def write_products(
         for row in extra_rows or []:
             writer.writerow(row)
     return path
+
+
+def boots_and_socks() -> list[dict[str, Any]]:
+    """A two-product catalog: Trail Boot (BOOT-1, Boots, tags Sale and winter) and Wool Sock
+    (SOCK-1, Socks, tag winter)."""
+    return [
+        product(
+            "trail-boot",
+            [{"Variant SKU": "BOOT-1", "Variant Price": "120.00"}],
+            Title="Trail Boot",
+            **{"Product Category": "Apparel & Accessories > Shoes > Boots", "Tags": "Sale, winter"},
+        ),
+        product(
+            "wool-sock",
+            [{"Variant SKU": "SOCK-1", "Variant Price": "12.00"}],
+            Title="Wool Sock",
+            **{"Product Category": "Apparel & Accessories > Clothing > Socks", "Tags": "winter"},
+        ),
+    ]

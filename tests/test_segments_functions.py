@@ -8,27 +8,14 @@ import pytest
 
 from segmint.segments import preview
 from segmint.workspace import Workspace
-from shopify_files import order, product, write_orders, write_products
+from shopify_files import boots_and_socks, order, write_orders, write_products
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     folder = tmp_path_factory.mktemp("shop")
     ws = Workspace(folder / "shop.duckdb")
-    catalog = [
-        product(
-            "trail-boot",
-            [{"Variant SKU": "BOOT-1", "Variant Price": "120.00"}],
-            Title="Trail Boot",
-            **{"Product Category": "Apparel & Accessories > Shoes > Boots", "Tags": "Sale, winter"},
-        ),
-        product(
-            "wool-sock",
-            [{"Variant SKU": "SOCK-1", "Variant Price": "12.00"}],
-            Title="Wool Sock",
-            **{"Product Category": "Apparel & Accessories > Clothing > Socks", "Tags": "winter"},
-        ),
-    ]
+    catalog = boots_and_socks()
     ws.import_file(write_products(folder / "products_export.csv", catalog))
     boot, sock = (1, "Trail Boot", "120.00", "BOOT-1"), (3, "Wool Sock", "12.00", "SOCK-1")
     orders = [

@@ -16,7 +16,7 @@ import pytest
 from segmint.features.intent import BROWSE_VIEWS, BROWSE_WINDOW_DAYS, intent_features
 from segmint.features.tables import Tables
 from segmint.workspace import Workspace
-from shopify_files import order, product, write_orders, write_products
+from shopify_files import boots_and_socks, order, write_orders, write_products
 
 AS_OF = date(2025, 6, 30)
 HEADER = ["Event", "Timestamp", "Email", "Product ID", "Product Name", "Category"]
@@ -48,20 +48,7 @@ EVENTS = [
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     folder = tmp_path_factory.mktemp("browse")
     ws = Workspace(folder / "shop.duckdb")
-    catalog = [
-        product(
-            "trail-boot",
-            [{"Variant SKU": "BOOT-1", "Variant Price": "120.00"}],
-            Title="Trail Boot",
-            **{"Product Category": "Apparel & Accessories > Shoes > Boots"},
-        ),
-        product(
-            "wool-sock",
-            [{"Variant SKU": "SOCK-1", "Variant Price": "12.00"}],
-            Title="Wool Sock",
-            **{"Product Category": "Apparel & Accessories > Clothing > Socks"},
-        ),
-    ]
+    catalog = boots_and_socks()
     ws.import_file(write_products(folder / "products_export.csv", catalog))
     boot, sock = (1, "Trail Boot", "120.00", "BOOT-1"), (1, "Wool Sock", "12.00", "SOCK-1")
     orders = [
