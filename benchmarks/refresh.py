@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -402,8 +403,9 @@ def export_parquet(store: Any, work: Path) -> None:
 
 # -- the measured runs (each in its own process) ------------------------------------------
 def nearest_ranks(n: int, quantiles: tuple[float, ...]) -> list[int]:
-    """0-based positions ``ceil(q * n) - 1`` in ascending order (segmint's nearest rank)."""
-    return [max(1, math.ceil(q * n)) - 1 for q in quantiles]
+    """0-based positions ``ceil(q * n) - 1`` in ascending order (segmint's nearest rank, in
+    exact arithmetic)."""
+    return [max(1, math.ceil(Fraction(str(q)) * n)) - 1 for q in quantiles]
 
 
 def rfm_grid(work: Path) -> dict[int, list[str]]:
@@ -444,7 +446,7 @@ def run_segmint_rfm(work: Path) -> dict[str, Any]:
     as_of = default_as_of(tables.orders)
     features = transactional_features(tables.customers, tables.orders, tables.refunds, as_of)
     base = store.stage("_bench_base", features)
-    scored = store.stage("_bench_scored", with_rfm(base, rfm_cut_points(base)))
+    scored = with_rfm(base, rfm_cut_points(base))
     values = rule_values(PARAMETERS, store_statistics(scored))
     flags, _ = membership_flags(VALUE, scored, tables, as_of, values)
     tiers = members_from_flags(flags, VALUE)

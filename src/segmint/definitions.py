@@ -18,26 +18,34 @@ from datetime import date
 
 import ibis
 import ibis.expr.types as ir
+from ibis.common.deferred import Deferred
 
 COUNTED_STATUS = "placed"
 
 
+def counts(orders: ir.Table, as_of: date | None = None) -> ir.BooleanValue:
+    """Whether an order counts: placed (not cancelled or voided), on or before ``as_of``."""
+    placed = (orders.status == COUNTED_STATUS).fill_null(False)
+    return placed if as_of is None else placed & (orders.placed_date <= as_of)
+
+
 def counted_orders(orders: ir.Table, as_of: date | None = None) -> ir.Table:
     """Orders that count: placed (not cancelled or voided), on or before ``as_of``."""
-    counted = orders.filter(orders.status == COUNTED_STATUS)
-    if as_of is not None:
-        counted = counted.filter(counted.placed_date <= as_of)
-    return counted
+    return orders.filter(counts(orders, as_of))
 
 
 def counted_refunds(refunds: ir.Table, orders: ir.Table, as_of: date | None = None) -> ir.Table:
-    """Refunds against counted orders, or against a customer with no order (UCI ``C``)."""
+    """Refunds up to ``as_of`` against counted orders, or against a customer with no order
+    (UCI ``C``).
+
+    Every refund's order is in ``orders`` (refunds are imported with their orders), so these
+    are the refunds whose order is not among the few that do not count: a join with those
+    few rather than with every counted order.
+    """
     if as_of is not None:
         refunds = refunds.filter(refunds.refunded_date <= as_of)
-    counted_ids = counted_orders(orders, as_of).select("order_id")
-    on_counted = refunds.semi_join(counted_ids, "order_id")
-    customer_level = refunds.filter(refunds.order_id.isnull())
-    return on_counted.union(customer_level)
+    uncounted = orders.filter(~counts(orders, as_of)).select("order_id")
+    return refunds.anti_join(uncounted, "order_id")
 
 
 def events_as_of(events: ir.Table, as_of: date | None = None) -> ir.Table:
@@ -45,18 +53,26 @@ def events_as_of(events: ir.Table, as_of: date | None = None) -> ir.Table:
     return events if as_of is None else events.filter(events.occurred_date <= as_of)
 
 
-def customer_value(orders: ir.Table, refunds: ir.Table, as_of: date | None = None) -> ir.Table:
+def customer_value(
+    orders: ir.Table,
+    refunds: ir.Table,
+    as_of: date | None = None,
+    **more: Deferred,
+) -> ir.Table:
     """Per customer: number of orders, amount spent and net sales, as of a date.
 
     Returns ``customer_id, number_of_orders, gross_spent, refunded, amount_spent,
     product_sales, product_refunded, net_sales`` for every customer with a counted order or
-    a refund.
+    a refund, plus ``more``: further aggregates over the same counted orders, computed in the
+    same pass (``first_order_date=ibis._.placed_date.min()``; empty for refund-only
+    customers).
     """
     counted = counted_orders(orders, as_of)
     per_order = counted.group_by("customer_id").aggregate(
         number_of_orders=counted.count(),
         gross_spent=counted.total.sum(),
         product_sales=counted.product_sales.sum(),
+        **more,
     )
     refunded = counted_refunds(refunds, orders, as_of)
     per_refund = refunded.group_by("customer_id").aggregate(
@@ -78,4 +94,5 @@ def customer_value(orders: ir.Table, refunds: ir.Table, as_of: date | None = Non
         product_sales=sales,
         product_refunded=product_refund,
         net_sales=sales - product_refund,
+        **{name: joined[name] for name in more},
     )

@@ -22,12 +22,13 @@ from segmint.features.products import product_features
 from segmint.features.profile import profile_features
 from segmint.features.rfm import RFM_GRID, RfmCutPoints, RfmGrid, rfm_cut_points, with_rfm
 from segmint.features.tables import Tables
-from segmint.features.transactional import transactional_features
+from segmint.features.transactional import order_activity_features, transactional_features
 from segmint.store import Store
 
 #: Feature modules after the transactional ones: each is ``(tables, as_of) -> table`` with
 #: ``customer_id`` and its features, joined to every customer in this order.
 MODULES: list[Callable[[Tables, date], ir.Table]] = [
+    order_activity_features,
     product_features,
     price_features,
     channel_features,

@@ -21,8 +21,8 @@ together (``"545"``); ``rfm_group`` is the R x F grid's group (:data:`RFM_GRID`)
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 
 import ibis
 import ibis.expr.types as ir
@@ -80,16 +80,35 @@ class RfmCutPoints:
 
 
 def nearest_rank_cut_points(values: ir.Column, quantiles: tuple[float, ...]) -> tuple[float, ...]:
-    """The values at ranks ``ceil(q * n)`` (1-based, ascending), computed in the engine."""
+    """The values at ranks ``ceil(q * n)`` (1-based, ascending, exact), computed in the engine.
+
+    No sort of the ``n`` values: each distinct value is counted once, and the value at rank
+    ``r`` is the smallest whose running count reaches ``r``.
+    """
     table = values.name("v").as_table().filter(ibis._.v.notnull())
-    n = int(table.count().to_pyarrow().as_py())
-    if n == 0:
+    counts = table.group_by("v").aggregate(n=ibis._.count())
+    running = counts.mutate(
+        upto=counts.n.sum().over(ibis.cumulative_window(order_by="v")),
+        total=counts.n.sum().over(),
+    )
+    picked = running.aggregate(
+        total=running.total.max(),
+        **{
+            f"q{i}": running.v.min(where=running.upto >= nearest_rank(running.total, q))
+            for i, q in enumerate(quantiles)
+        },
+    )
+    row = picked.to_pyarrow().to_pylist()[0]
+    if not row["total"]:
         return ()
-    ranks = sorted({max(1, math.ceil(q * n)) - 1 for q in quantiles})
-    ranked = table.mutate(rank=ibis.row_number().over(order_by=table.v))
-    picked = ranked.filter(ranked["rank"].isin(ranks)).order_by("rank").to_pyarrow()
-    by_rank = dict(zip(picked["rank"].to_pylist(), picked["v"].to_pylist(), strict=True))
-    return tuple(float(by_rank[max(1, math.ceil(q * n)) - 1]) for q in quantiles)
+    return tuple(float(row[f"q{i}"]) for i in range(len(quantiles)))
+
+
+def nearest_rank(n: ir.IntegerValue, q: float) -> ir.IntegerValue:
+    """``max(1, ceil(q * n))`` in integers (``q`` as the decimal fraction it is written as)."""
+    share = Fraction(str(q))
+    rank = (n * share.numerator + (share.denominator - 1)) // share.denominator
+    return ibis.greatest(rank, 1)
 
 
 def rfm_cut_points(features: ir.Table) -> RfmCutPoints:

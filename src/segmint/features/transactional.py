@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 
 from segmint.definitions import counted_orders, counted_refunds, customer_value
 from segmint.features.catalog import feature
+from segmint.features.tables import Tables
 
 GROUP = "Orders and spend"
 WINDOWS = (30, 90, 180, 365)
@@ -92,20 +93,18 @@ SPEND_IN = {
 def transactional_features(
     customers: ir.Table, orders: ir.Table, refunds: ir.Table, as_of: date
 ) -> ir.Table:
-    """One row per customer of ``customers``: ``customer_id`` and the features above."""
-    counted = counted_orders(orders, as_of)
-    value = customer_value(orders, refunds, as_of)
-    per_order = _order_dates(counted)
-    windows = _windows(counted, counted_refunds(refunds, orders, as_of), as_of)
-    base = customers.select("customer_id")
-    joined = (
-        base.left_join(value, "customer_id")
-        .drop("customer_id_right")
-        .left_join(per_order, "customer_id")
-        .drop("customer_id_right")
-        .left_join(windows, "customer_id")
-        .drop("customer_id_right")
+    """One row per customer of ``customers``: ``customer_id`` and what RFM and the value
+    segments read (orders, spend, first and last order, recency, tenure), in one pass over
+    the counted orders and one over the refunds. :func:`order_activity_features` adds the
+    rest."""
+    value = customer_value(
+        orders,
+        refunds,
+        as_of,
+        first_order_date=ibis._.placed_date.min(),
+        last_order_date=ibis._.placed_date.max(),
     )
+    joined = customers.select("customer_id").left_join(value, "customer_id")
     orders_n = joined.number_of_orders.fill_null(0)
     as_of_day = ibis.literal(as_of)
     return joined.select(
@@ -121,9 +120,6 @@ def transactional_features(
             LAST_ORDER_DATE: joined.last_order_date,
             DAYS_SINCE_LAST_ORDER: as_of_day.delta(joined.last_order_date, unit="day"),
             TENURE_DAYS: as_of_day.delta(joined.first_order_date, unit="day"),
-            DAYS_TO_SECOND_ORDER: joined.second_order_date.delta(
-                joined.first_order_date, unit="day"
-            ),
             MEAN_DAYS_BETWEEN: ibis.ifelse(
                 orders_n > 1,
                 joined.last_order_date.delta(joined.first_order_date, unit="day") / (orders_n - 1),
@@ -134,34 +130,53 @@ def transactional_features(
                 joined.refunded.cast("float64") / joined.gross_spent.cast("float64"),
                 ibis.null("float64"),
             ),
+        },
+    )
+
+
+def order_activity_features(tables: Tables, as_of: date) -> ir.Table:
+    """One row per customer of ``tables.customers``: days from the first order to the
+    second, and orders and net spend in each trailing window."""
+    counted = counted_orders(tables.orders, as_of)
+    refunds = counted_refunds(tables.refunds, tables.orders, as_of)
+    joined = (
+        tables.customers.select("customer_id")
+        .left_join(_second_order_dates(counted), "customer_id")
+        .drop("customer_id_right")
+        .left_join(_windows(counted, refunds, as_of), "customer_id")
+    )
+    return joined.select(
+        customer_id=joined.customer_id,
+        **{
+            DAYS_TO_SECOND_ORDER: joined.second_order_date.delta(
+                joined.first_order_date, unit="day"
+            ),
             **{ORDERS_IN[n]: joined[f"_orders_{n}"].fill_null(0) for n in WINDOWS},
             **{SPEND_IN[n]: joined[f"_spend_{n}"].fill_null(ZERO) for n in WINDOWS},
         },
     )
 
 
-def _order_dates(counted: ir.Table) -> ir.Table:
-    """First, second and last order day per customer (second by time placed).
+def _second_order_dates(counted: ir.Table) -> ir.Table:
+    """First and second order day per repeat buyer (second by time placed).
 
-    No sort: the second order is on the first order's day when two orders share the first
-    instant, else on the earliest day of the orders placed after it (days follow instants).
+    No sort: days follow instants, so with two or more orders on the first day the second
+    order is on that day, and otherwise on the earliest later day.
     """
-    firsts = counted.group_by("customer_id").aggregate(_first_at=counted.placed_at.min())
-    timed = counted.select("customer_id", "placed_at", "placed_date").join(firsts, "customer_id")
-    at_first = timed.placed_at == timed._first_at
-    dates = timed.group_by("customer_id").aggregate(
-        first_order_date=timed.placed_date.min(),
-        last_order_date=timed.placed_date.max(),
-        _at_first=timed.count(where=at_first),
-        _after_first=timed.placed_date.min(where=timed.placed_at > timed._first_at),
+    per_customer = counted.group_by("customer_id").aggregate(
+        _orders=counted.count(), first_order_date=counted.placed_date.min()
     )
-    return dates.select(
+    repeat = per_customer.filter(per_customer._orders > 1).drop("_orders")
+    dated = counted.select("customer_id", "placed_date").join(repeat, "customer_id")
+    on_first = dated.placed_date == dated.first_order_date
+    days = dated.group_by("customer_id", "first_order_date").aggregate(
+        _on_first=dated.count(where=on_first),
+        _after_first=dated.placed_date.min(where=~on_first),
+    )
+    return days.select(
         "customer_id",
         "first_order_date",
-        "last_order_date",
-        second_order_date=ibis.ifelse(
-            dates._at_first > 1, dates.first_order_date, dates._after_first
-        ),
+        second_order_date=ibis.ifelse(days._on_first > 1, days.first_order_date, days._after_first),
     )
 
 
