@@ -22,7 +22,7 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not found at {SHARED_DATA} (../shared/data)")

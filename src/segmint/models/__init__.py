@@ -1,0 +1,1 @@
+"""Predictive models: buy-till-you-die order and spend models, churn propensity, clusters."""

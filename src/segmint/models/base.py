@@ -1,0 +1,208 @@
+"""The shape every fitted model shares: maximum likelihood, standard errors, JSON files.
+
+A model is configured by its constructor, ``fit(...)`` returns the model itself, and what
+fitting found lives in attributes ending in ``_`` (scikit-learn's convention):
+``params_`` (named as in the paper), ``standard_errors_``, ``log_likelihood_``,
+``customers_`` and ``converged_``. ``summary()`` is a DataFrame; ``save``/``load`` write and
+read JSON (never pickle), so a fitted model can be inspected, diffed and stored in the
+workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from segmint.errors import SegmintError
+
+NegativeLogLikelihood = Callable[[np.ndarray], float]
+
+#: z for a two-sided 95% interval.
+Z95 = 1.959963984540054
+
+
+class NotFittedError(SegmintError):
+    """A prediction was asked of a model that was neither fitted nor loaded."""
+
+
+class MaximumLikelihoodModel:
+    """Base of the buy-till-you-die and spend models: positive parameters, fitted by
+    maximizing the log-likelihood over their logarithms."""
+
+    #: Short name written in saved files and ``model_runs``.
+    NAME: ClassVar[str]
+    #: Parameter names, in the papers' order and spelling.
+    PARAMETERS: ClassVar[tuple[str, ...]]
+
+    params_: dict[str, float]
+    standard_errors_: dict[str, float]
+    log_likelihood_: float
+    customers_: float
+    converged_: bool
+
+    def __init__(self, time_unit: str = "week"):
+        self.time_unit = time_unit
+
+    # -- fitting ---------------------------------------------------------------------
+    def _maximize(
+        self, negative_ll: NegativeLogLikelihood, start: np.ndarray, customers: float
+    ) -> Self:
+        """Minimize ``negative_ll`` (a function of the natural parameters) over their logs,
+        then store the estimates, the log-likelihood and Wald standard errors."""
+
+        def on_logs(logs: np.ndarray) -> float:
+            value = negative_ll(np.exp(logs))
+            return value if np.isfinite(value) else 1e300
+
+        logs = np.log(np.asarray(start, dtype=float))
+        coarse = optimize.minimize(on_logs, logs, method="Nelder-Mead", options=_NELDER_MEAD)
+        fine = optimize.minimize(on_logs, coarse.x, method="BFGS", options={"gtol": 1e-8})
+        best = fine if fine.fun <= coarse.fun else coarse
+        estimates = np.exp(best.x)
+        self.params_ = dict(zip(self.PARAMETERS, map(float, estimates), strict=True))
+        self.log_likelihood_ = -float(best.fun)
+        self.standard_errors_ = dict(
+            zip(self.PARAMETERS, standard_errors(negative_ll, estimates), strict=True)
+        )
+        self.customers_ = float(customers)
+        self.converged_ = bool(best.success or coarse.success)
+        return self
+
+    def _require_fitted(self) -> tuple[float, ...]:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"{self.NAME} is not fitted", hint="call fit() or load() first")
+        return tuple(self.params_[name] for name in self.PARAMETERS)
+
+    # -- reporting -------------------------------------------------------------------
+    def summary(self) -> pd.DataFrame:
+        """One row per parameter: estimate, standard error and a 95% Wald interval."""
+        self._require_fitted()
+        rows = []
+        for name in self.PARAMETERS:
+            estimate, error = self.params_[name], self.standard_errors_.get(name, math.nan)
+            rows.append(
+                {
+                    "parameter": name,
+                    "estimate": estimate,
+                    "standard_error": error,
+                    "lower_95": estimate - Z95 * error,
+                    "upper_95": estimate + Z95 * error,
+                }
+            )
+        return pd.DataFrame(rows).set_index("parameter")
+
+    # -- files -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """What a saved model holds: enough to predict again without the data."""
+        self._require_fitted()
+        return {
+            "model": self.NAME,
+            "time_unit": self.time_unit,
+            "params": self.params_,
+            "standard_errors": {k: _json_number(v) for k, v in self.standard_errors_.items()},
+            "log_likelihood": self.log_likelihood_,
+            "customers": self.customers_,
+            "converged": self.converged_,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """A fitted model from :meth:`to_dict`'s output."""
+        if data.get("model") != cls.NAME:
+            raise SegmintError(f"not a {cls.NAME} model: {data.get('model')!r}")
+        missing = [name for name in cls.PARAMETERS if name not in data.get("params", {})]
+        if missing:
+            raise SegmintError(f"{cls.NAME} model without {', '.join(missing)}")
+        model = cls(time_unit=data.get("time_unit", "week"))
+        model.params_ = {name: float(data["params"][name]) for name in cls.PARAMETERS}
+        model.standard_errors_ = {
+            k: math.nan if v is None else float(v)
+            for k, v in data.get("standard_errors", {}).items()
+        }
+        model.log_likelihood_ = float(data.get("log_likelihood", math.nan))
+        model.customers_ = float(data.get("customers", math.nan))
+        model.converged_ = bool(data.get("converged", True))
+        return model
+
+    def save(self, path: Path | str) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path | str) -> Self:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "params_"):
+            return f"{type(self).__name__}(unfitted)"
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"{type(self).__name__}({shown}, log_likelihood={self.log_likelihood_:.2f})"
+
+
+_NELDER_MEAD = {"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-10}
+
+
+def standard_errors(negative_ll: NegativeLogLikelihood, estimates: np.ndarray) -> list[float]:
+    """Wald standard errors: square roots of the diagonal of the inverse Hessian of the
+    negative log-likelihood at the estimates (central differences); NaN where the Hessian is
+    not positive definite (a weakly identified parameter)."""
+    hessian = numerical_hessian(negative_ll, estimates)
+    try:
+        np.linalg.cholesky(hessian)
+        variances = np.diag(np.linalg.inv(hessian))
+    except np.linalg.LinAlgError:
+        return [math.nan] * len(estimates)
+    return [math.sqrt(v) if v > 0 else math.nan for v in variances]
+
+
+def numerical_hessian(function: NegativeLogLikelihood, point: np.ndarray) -> np.ndarray:
+    """Second derivatives of ``function`` at ``point`` by central differences, with steps
+    relative to each coordinate."""
+    point = np.asarray(point, dtype=float)
+    steps = 1e-4 * np.maximum(np.abs(point), 1e-3)
+    size = len(point)
+    hessian = np.empty((size, size))
+    center = function(point)
+    for i in range(size):
+        for j in range(i, size):
+            if i == j:
+                up, down = point.copy(), point.copy()
+                up[i] += steps[i]
+                down[i] -= steps[i]
+                hessian[i, i] = (function(up) - 2 * center + function(down)) / steps[i] ** 2
+                continue
+            corners = []
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                moved = point.copy()
+                moved[i] += si * steps[i]
+                moved[j] += sj * steps[j]
+                corners.append(function(moved))
+            value = (corners[0] - corners[1] - corners[2] + corners[3]) / (4 * steps[i] * steps[j])
+            hessian[i, j] = hessian[j, i] = value
+    return hessian
+
+
+def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values and, for each input, the index of its value: terms that depend
+    only on an integer count are computed once per distinct count and gathered back."""
+    return np.unique(values, return_inverse=True)
+
+
+def as_weights(weights: np.ndarray | None, size: int) -> np.ndarray:
+    """Customer weights (how many customers share a row); one each when not given."""
+    if weights is None:
+        return np.ones(size)
+    weights = np.asarray(weights, dtype=float)
+    if weights.shape != (size,):
+        raise ValueError(f"weights must have {size} values, not {weights.shape}")
+    return weights
+
+
+def _json_number(value: float) -> float | None:
+    return None if not math.isfinite(value) else value
