@@ -23,6 +23,7 @@ from scipy import optimize
 from segmint.errors import SegmintError
 
 NegativeLogLikelihood = Callable[[np.ndarray], float]
+Gradient = Callable[[np.ndarray], np.ndarray]
 
 #: z for a two-sided 95% interval.
 Z95 = 1.959963984540054
@@ -52,27 +53,48 @@ class MaximumLikelihoodModel:
 
     # -- fitting ---------------------------------------------------------------------
     def _maximize(
-        self, negative_ll: NegativeLogLikelihood, start: np.ndarray, customers: float
+        self,
+        negative_ll: NegativeLogLikelihood,
+        start: np.ndarray,
+        customers: float,
+        gradient: Gradient | None = None,
     ) -> Self:
         """Minimize ``negative_ll`` (a function of the natural parameters) over their logs,
-        then store the estimates, the log-likelihood and Wald standard errors."""
+        then store the estimates, the log-likelihood and Wald standard errors.
+
+        The optimizers see the mean per customer, so that their tolerances mean the same
+        for a thousand customers as for a million. With ``gradient`` (of ``negative_ll``
+        in the natural parameters) BFGS alone searches (not L-BFGS-B: since scipy 1.15 its
+        tiny BLAS calls can be slow under a multi-threaded OpenBLAS, scipy issue 22438);
+        without it Nelder-Mead, then BFGS on numerical derivatives."""
+        scale = max(float(customers), 1.0)
 
         def on_logs(logs: np.ndarray) -> float:
-            value = negative_ll(np.exp(logs))
+            value = negative_ll(np.exp(logs)) / scale
             return value if np.isfinite(value) else 1e300
 
         logs = np.log(np.asarray(start, dtype=float))
-        coarse = optimize.minimize(on_logs, logs, method="Nelder-Mead", options=_NELDER_MEAD)
-        fine = optimize.minimize(on_logs, coarse.x, method="BFGS", options={"gtol": 1e-8})
+        if gradient is not None:
+
+            def slope_on_logs(logs: np.ndarray) -> np.ndarray:
+                params = np.exp(logs)
+                return np.asarray(gradient(params)) * params / scale
+
+            coarse = fine = optimize.minimize(
+                on_logs, logs, jac=slope_on_logs, method="BFGS", options={"gtol": 1e-9}
+            )
+        else:
+            coarse = optimize.minimize(on_logs, logs, method="Nelder-Mead", options=_NELDER_MEAD)
+            fine = optimize.minimize(on_logs, coarse.x, method="BFGS", options={"gtol": 1e-8})
         best = fine if fine.fun <= coarse.fun else coarse
         estimates = np.exp(best.x)
         self.params_ = dict(zip(self.PARAMETERS, map(float, estimates), strict=True))
-        self.log_likelihood_ = -float(best.fun)
+        self.log_likelihood_ = -float(negative_ll(estimates))
         self.standard_errors_ = dict(
             zip(self.PARAMETERS, standard_errors(negative_ll, estimates), strict=True)
         )
         self.customers_ = float(customers)
-        self.converged_ = bool(best.success or coarse.success)
+        self.converged_ = bool(best.success or coarse.success or _stationary(best))
         return self
 
     def _require_fitted(self) -> tuple[float, ...]:
@@ -146,6 +168,13 @@ class MaximumLikelihoodModel:
 
 
 _NELDER_MEAD = {"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-10}
+
+
+def _stationary(result: optimize.OptimizeResult) -> bool:
+    """Whether the search stopped where the gradient (per customer, in log parameters)
+    vanishes, though its line search could not improve the last digits any more."""
+    slope = getattr(result, "jac", None)
+    return slope is not None and bool(np.max(np.abs(slope)) < 1e-6)
 
 
 def standard_errors(negative_ll: NegativeLogLikelihood, estimates: np.ndarray) -> list[float]:
