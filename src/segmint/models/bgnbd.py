@@ -165,7 +165,7 @@ class RepeatData:
         return per_count[self.index] + np.logaddexp(alive, gone)
 
     def negative_log_likelihood(self, params: np.ndarray) -> float:
-        return -float(np.dot(self.weights, self.log_likelihoods(params)))
+        return -float((self.weights * self.log_likelihoods(params)).sum())
 
 
 def negative_log_likelihood(
