@@ -233,5 +233,28 @@ def as_weights(weights: np.ndarray | None, size: int) -> np.ndarray:
     return weights
 
 
+SummaryColumn = np.ndarray | list[float] | float
+
+
+def checked_summary(
+    frequency: SummaryColumn,
+    recency: SummaryColumn,
+    T: SummaryColumn,  # noqa: N803 - the papers' name
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float arrays of a summary, refusing ones no customer can have."""
+    x, t_x, age = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (frequency, recency, T))
+    )
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(t_x)) and np.all(np.isfinite(age))):
+        raise ValueError("frequency, recency and T must be finite numbers")
+    if np.any(x < 0) or np.any(x != np.floor(x)):
+        raise ValueError("frequency must be whole numbers of repeat orders, 0 or more")
+    if np.any(t_x < 0) or np.any(t_x > age):
+        raise ValueError("recency must be between 0 and T")
+    if np.any((x == 0) & (t_x != 0)):
+        raise ValueError("customers with no repeat order must have recency 0")
+    return x, t_x, age
+
+
 def _json_number(value: float) -> float | None:
     return None if not math.isfinite(value) else value

@@ -22,7 +22,12 @@ from typing import Self
 import numpy as np
 from scipy.special import betaln, gammaln, hyp2f1
 
-from segmint.models.base import MaximumLikelihoodModel, as_weights, distinct_values
+from segmint.models.base import (
+    MaximumLikelihoodModel,
+    as_weights,
+    checked_summary,
+    distinct_values,
+)
 
 ArrayLike = np.ndarray | list[float] | float
 
@@ -142,8 +147,7 @@ class RepeatData:
         T: ArrayLike,  # noqa: N803
         weights: ArrayLike | None = None,
     ) -> RepeatData:
-        x, t_x, age = _arrays(frequency, recency, T)
-        _check_summary(x, t_x, age)
+        x, t_x, age = checked_summary(frequency, recency, T)
         return cls(x, t_x, age, as_weights(weights, len(x)))
 
     def log_likelihoods(self, params: np.ndarray) -> np.ndarray:
@@ -200,18 +204,6 @@ def _log_odds_denominator(
 
 def _arrays(*columns: ArrayLike) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(c, dtype=float) for c in columns)
-
-
-def _check_summary(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> None:
-    """Refuse summaries no customer can have (they would make the likelihood meaningless)."""
-    if not (x.shape == t_x.shape == age.shape):
-        raise ValueError("frequency, recency and T must have the same length")
-    if np.any(x < 0) or np.any(x != np.floor(x)):
-        raise ValueError("frequency must be whole numbers of repeat orders, 0 or more")
-    if np.any(t_x < 0) or np.any(t_x > age):
-        raise ValueError("recency must be between 0 and T")
-    if np.any((x == 0) & (t_x != 0)):
-        raise ValueError("customers with no repeat order must have recency 0")
 
 
 __all__ = ["BetaGeoModel", "RepeatData", "negative_log_likelihood"]

@@ -47,7 +47,7 @@ from typing import Self
 import numpy as np
 from scipy import special
 
-from segmint.models.base import MaximumLikelihoodModel, as_weights
+from segmint.models.base import MaximumLikelihoodModel, as_weights, checked_summary
 
 ArrayLike = np.ndarray | list[float] | float
 
@@ -89,7 +89,7 @@ class ParetoNBDModel(MaximumLikelihoodModel):
     ) -> np.ndarray:
         """P(still a customer at ``T``)."""
         params = self._require_fitted()
-        x, t_x, age = _checked_arrays(frequency, recency, T)
+        x, t_x, age = checked_summary(frequency, recency, T)
         alive, remaining = _log_end_terms(params, x, age)
         return np.exp(alive - np.logaddexp(remaining, _log_since_last(params, x, t_x)))
 
@@ -102,7 +102,7 @@ class ParetoNBDModel(MaximumLikelihoodModel):
     ) -> np.ndarray:
         """Expected orders in the next ``t`` time units (Fader & Hardie's section 6)."""
         r, alpha, s, beta = self._require_fitted()
-        x, _, age = _checked_arrays(frequency, recency, T)
+        x, _, age = checked_summary(frequency, recency, T)
         t = np.asarray(t, dtype=float)
         per_alive = (r + x) * (beta + age) / (alpha + age) * _dropout_horizon(s, beta + age, t)
         return per_alive * self.probability_alive(frequency, recency, T)
@@ -142,7 +142,7 @@ class CustomerRows:
         T: ArrayLike,  # noqa: N803
         weights: ArrayLike | None = None,
     ) -> CustomerRows:
-        x, t_x, age = (v.ravel() for v in _checked_arrays(frequency, recency, T))
+        x, t_x, age = (v.ravel() for v in checked_summary(frequency, recency, T))
         return cls(x, t_x, age, as_weights(weights, len(x)))
 
     def negative_log_likelihood(self, params: np.ndarray) -> float:
@@ -185,7 +185,7 @@ def log_likelihoods(
 ) -> np.ndarray:
     """Each customer's ``log L`` at ``params = (r, alpha, s, beta)``, in input order."""
     r, alpha, s, beta = np.asarray(params, dtype=float)
-    x, t_x, age = _checked_arrays(frequency, recency, T)
+    x, t_x, age = checked_summary(frequency, recency, T)
     params = (r, alpha, s, beta)
     _, remaining = _log_end_terms(params, x, age)
     constant = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
@@ -295,26 +295,6 @@ def distinct_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndar
     index = np.empty(len(order), dtype=np.intp)
     index[order] = np.cumsum(starts) - 1
     return tuple(column[starts] for column in ordered), index
-
-
-def _checked_arrays(
-    frequency: ArrayLike,
-    recency: ArrayLike,
-    T: ArrayLike,  # noqa: N803
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Float arrays of a summary, refusing ones no customer can have."""
-    x, t_x, age = np.broadcast_arrays(
-        *(np.asarray(v, dtype=float) for v in (frequency, recency, T))
-    )
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(t_x)) and np.all(np.isfinite(age))):
-        raise ValueError("frequency, recency and T must be finite numbers")
-    if np.any(x < 0) or np.any(x != np.floor(x)):
-        raise ValueError("frequency must be whole numbers of repeat orders, 0 or more")
-    if np.any(t_x < 0) or np.any(t_x > age):
-        raise ValueError("recency must be between 0 and T")
-    if np.any((x == 0) & (t_x != 0)):
-        raise ValueError("customers with no repeat order must have recency 0")
-    return x, t_x, age
 
 
 __all__ = [
