@@ -22,6 +22,8 @@ from scipy import optimize
 
 from segmint.errors import SegmintError
 
+#: What the models take per customer: an array, a list or one number.
+ArrayLike = np.ndarray | list[float] | float
 NegativeLogLikelihood = Callable[[np.ndarray], float]
 Gradient = Callable[[np.ndarray], np.ndarray]
 
@@ -233,13 +235,10 @@ def as_weights(weights: np.ndarray | None, size: int) -> np.ndarray:
     return weights
 
 
-SummaryColumn = np.ndarray | list[float] | float
-
-
 def checked_summary(
-    frequency: SummaryColumn,
-    recency: SummaryColumn,
-    T: SummaryColumn,  # noqa: N803 - the papers' name
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,  # noqa: N803 - the papers' name
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Float arrays of a summary, refusing ones no customer can have."""
     x, t_x, age = np.broadcast_arrays(

@@ -23,13 +23,12 @@ import numpy as np
 from scipy.special import betaln, gammaln, hyp2f1
 
 from segmint.models.base import (
+    ArrayLike,
     MaximumLikelihoodModel,
     as_weights,
     checked_summary,
     distinct_values,
 )
-
-ArrayLike = np.ndarray | list[float] | float
 
 
 class BetaGeoModel(MaximumLikelihoodModel):
@@ -48,7 +47,7 @@ class BetaGeoModel(MaximumLikelihoodModel):
         """Maximum-likelihood estimates from repeat orders, recency and age per customer."""
         data = RepeatData.of(frequency, recency, T, weights)
         start = np.array([1.0, max(float(np.average(data.T, weights=data.weights)), 1e-3), 1, 1])
-        return self._maximize(lambda p: data.negative_log_likelihood(p), start, data.customers)
+        return self._maximize(data.negative_log_likelihood, start, data.customers)
 
     # -- predictions -----------------------------------------------------------------
     def probability_alive(
@@ -59,7 +58,7 @@ class BetaGeoModel(MaximumLikelihoodModel):
     ) -> np.ndarray:
         """P(still a customer at ``T``): 1 for a customer with no repeat order."""
         r, alpha, a, b = self._require_fitted()
-        x, t_x, age = _arrays(frequency, recency, T)
+        x, t_x, age = checked_summary(frequency, recency, T)
         return np.exp(-_log_odds_denominator(r, alpha, a, b, x, t_x, age))
 
     def expected_purchases(
@@ -71,7 +70,7 @@ class BetaGeoModel(MaximumLikelihoodModel):
     ) -> np.ndarray:
         """Expected orders in the next ``t`` time units (equation 10)."""
         r, alpha, a, b = self._require_fitted()
-        x, t_x, age = _arrays(frequency, recency, T)
+        x, t_x, age = checked_summary(frequency, recency, T)
         t = np.asarray(t, dtype=float)
         z = t / (alpha + age + t)
         log_shrink = (r + x) * (np.log(alpha + age) - np.log(alpha + age + t))
@@ -100,7 +99,7 @@ class BetaGeoModel(MaximumLikelihoodModel):
         (alpha+T+t))^(r+x)``.
         """
         r, alpha, _, _ = self._require_fitted()
-        x, t_x, age = _arrays(frequency, recency, T)
+        x, t_x, age = checked_summary(frequency, recency, T)
         alive = self.probability_alive(x, t_x, age)
         waiting = np.exp((r + x) * (np.log(alpha + age) - np.log(alpha + age + t)))
         return 1 - alive + alive * waiting
@@ -115,7 +114,7 @@ class BetaGeoModel(MaximumLikelihoodModel):
         ``probability_no_order(t) = 1/2``); NaN when the customer is more likely gone
         (``P(alive) <= 1/2``), for whom no such time exists."""
         r, alpha, _, _ = self._require_fitted()
-        x, t_x, age = _arrays(frequency, recency, T)
+        x, t_x, age = checked_summary(frequency, recency, T)
         alive = self.probability_alive(x, t_x, age)
         with np.errstate(divide="ignore", invalid="ignore"):
             remaining = 1 - 0.5 / alive
@@ -200,10 +199,6 @@ def _log_odds_denominator(
             np.log(a) - np.log(b + x - 1) + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x))
         )
     return np.where(x > 0, np.logaddexp(0, ratio), 0.0)
-
-
-def _arrays(*columns: ArrayLike) -> tuple[np.ndarray, ...]:
-    return tuple(np.asarray(c, dtype=float) for c in columns)
 
 
 __all__ = ["BetaGeoModel", "RepeatData", "negative_log_likelihood"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from segmint.models.bgnbd import ArrayLike, BetaGeoModel
+from segmint.models.base import ArrayLike
+from segmint.models.bgnbd import BetaGeoModel
 
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_UNIT = {"day": 1.0, "week": 7.0}

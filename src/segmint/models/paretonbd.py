@@ -47,9 +47,7 @@ from typing import Self
 import numpy as np
 from scipy import special
 
-from segmint.models.base import MaximumLikelihoodModel, as_weights, checked_summary
-
-ArrayLike = np.ndarray | list[float] | float
+from segmint.models.base import ArrayLike, MaximumLikelihoodModel, as_weights, checked_summary
 
 #: Above this ``z``, scipy's hyp2f1 is not trusted when ``p > q`` (compared with a
 #: high-precision series, it is exact to 1e-13 below it, and for ``p <= q`` up to ``z = 1 -
@@ -78,7 +76,7 @@ class ParetoNBDModel(MaximumLikelihoodModel):
         data = CustomerRows.of(frequency, recency, T, weights)
         age = max(float(np.average(data.T, weights=data.weights)), 1e-3)
         start = np.array([1.0, age, 1.0, age])
-        return self._maximize(lambda p: data.negative_log_likelihood(p), start, data.customers)
+        return self._maximize(data.negative_log_likelihood, start, data.customers)
 
     # -- predictions -----------------------------------------------------------------
     def probability_alive(
