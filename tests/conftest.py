@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,21 +31,65 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """The demo store (1,500 customers, every export) imported and refreshed, once per session.
+def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo store's export files (1,500 customers, every export), generated once."""
+    from segmint.demo import generate_demo_store
+
+    folder = tmp_path_factory.mktemp("demo_exports")
+    return generate_demo_store(folder, customers=1500, seed=3)
+
+
+def import_demo(path: Path, files: Any) -> Workspace:
+    """A workspace at ``path`` with every demo export imported and refreshed."""
+    ws = Workspace(path)
+    for export in (files.products, files.customers, files.orders, files.events):
+        ws.import_file(export)
+    ws.refresh()
+    return ws
+
+
+@pytest.fixture(scope="session")
+def demo_shop(tmp_path_factory: pytest.TempPathFactory, demo_exports: Any) -> Iterator[Workspace]:
+    """The demo store imported and refreshed, once per session.
 
     Tests only read it; a test that changes segments or settings uses its own workspace.
     """
-    from segmint.demo import generate_demo_store
-
-    folder = tmp_path_factory.mktemp("demo_shop")
-    files = generate_demo_store(folder / "exports", customers=1500, seed=3)
-    ws = Workspace(folder / "shop.duckdb")
-    for path in (files.products, files.customers, files.orders, files.events):
-        ws.import_file(path)
-    ws.refresh()
+    ws = import_demo(tmp_path_factory.mktemp("demo_shop") / "shop.duckdb", demo_exports)
     yield ws
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def predicted_shop(
+    tmp_path_factory: pytest.TempPathFactory, demo_exports: Any
+) -> Iterator[Workspace]:
+    """The demo store after ``segmint predict`` (which refreshes), once per session; read only."""
+    ws = import_demo(tmp_path_factory.mktemp("predicted_shop") / "shop.duckdb", demo_exports)
+    ws.predict()
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def segmint_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Run ``segmint -w WORKSPACE ARGS...`` in-process, wide tables, checking the exit code."""
+    from typer.testing import CliRunner
+
+    import segmint.cli.main  # noqa: F401  (registers the commands)
+    from segmint.cli import output
+    from segmint.cli.app import app
+
+    monkeypatch.setattr(output.stdout, "width", 2000)
+    monkeypatch.delenv("SEGMINT_WORKSPACE", raising=False)
+    runner = CliRunner()
+
+    def run(ws: Workspace | Path, *args: str, code: int = 0) -> Any:
+        path = ws.store.path if isinstance(ws, Workspace) else ws
+        result = runner.invoke(app, ["-w", str(path), *args])
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        return result
+
+    return run
 
 
 @pytest.fixture(scope="session")

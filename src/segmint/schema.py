@@ -224,6 +224,40 @@ TABLES: dict[str, ibis.Schema] = {
             "customers_before_exclusions": "int64",
         }
     ),
+    "predictions": ibis.schema(
+        {
+            "run_id": "int64",
+            "as_of": "date",
+            "customer_id": "string",
+            "frequency": "int64",
+            "recency": "float64",
+            "T": "float64",
+            "monetary_value": "float64",
+            "p_alive": "float64",
+            "expected_orders_90d": "float64",
+            "predicted_spend_per_order": "float64",
+            "predicted_clv_12m": "float64",
+            "next_order_date": "date",
+            "churn_risk": "string",
+        }
+    ),
+    "model_runs": ibis.schema(
+        {
+            "run_id": "int64",
+            "kind": "string",
+            "as_of": "date",
+            "calibration_end": "date",
+            "holdout_end": "date",
+            "time_unit": "string",
+            "models": "string",
+            "data_summary": "string",
+            "warnings": "string",
+            "metrics": "string",
+            "calibration": "string",
+            "started_at": "timestamp",
+            "finished_at": "timestamp",
+        }
+    ),
     "settings": ibis.schema({"key": "string", "value": "string"}),
 }
 

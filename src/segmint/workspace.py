@@ -22,6 +22,7 @@ from segmint.features.tables import stored_features
 from segmint.importers.base import ImportOptions
 from segmint.importing import ImportResult, import_file
 from segmint.normalize import normalize_email, normalize_phone
+from segmint.predict import PredictResult, predict
 from segmint.refresh import RefreshResult, refresh
 from segmint.schema import TABLES
 from segmint.settings import Settings, parse_setting
@@ -103,6 +104,17 @@ class Workspace:
         """Recompute every customer's features and segments as of a day (default: the
         latest order), on ``engine`` (default: the workspace's DuckDB)."""
         return refresh(self.store, as_of, engine=engine)
+
+    def predict(
+        self,
+        as_of: date | None = None,
+        time_unit: str = "week",
+        monthly_discount: float = 0.01,
+        then_refresh: bool = True,
+    ) -> PredictResult:
+        """Fit the lifetime-value models on orders up to ``as_of``, store every customer's
+        predictions as features, and refresh (see :mod:`segmint.predict`)."""
+        return predict(self.store, as_of, time_unit, monthly_discount, then_refresh)
 
     def features(self) -> ir.Table:
         """The features of the latest refresh (run :meth:`refresh` first)."""

@@ -206,6 +206,47 @@ def _as_of_date(text: str | None) -> date | None:
         raise ConfigError(f"--as-of: '{text}' is not a date (expected YYYY-MM-DD)") from None
 
 
+# -- models ---------------------------------------------------------------------------------
+TimeUnit = Annotated[str, typer.Option("--time-unit", help="Model time unit: 'week' or 'day'.")]
+
+
+@app.command()
+def predict(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Fit on orders up to this day (YYYY-MM-DD); default: last."),
+    ] = None,
+    time_unit: TimeUnit = "week",
+    monthly_discount: Annotated[
+        float, typer.Option(help="Monthly discount rate of predicted CLV (0.01 = 1%).")
+    ] = 0.01,
+    no_refresh: Annotated[
+        bool, typer.Option("--no-refresh", help="Store predictions without refreshing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit lifetime-value and churn models; store predictions as features (p_alive, ...)."""
+    day = _as_of_date(as_of)
+    _check_time_unit(time_unit)
+    if monthly_discount < 0:
+        raise ConfigError("--monthly-discount cannot be negative")
+    with open_workspace() as ws, stderr.status("Fitting models...") as status:
+        if as_json:
+            status.stop()
+        result = ws.predict(day, time_unit, monthly_discount, then_refresh=not no_refresh)
+    print_records([result.as_dict()], as_json=as_json, title="Predictions", transpose=True)
+    _print_warnings(result.warnings)
+    if result.refreshed is not None:
+        _print_warnings([w.message for w in result.refreshed.warnings])
+
+
+def _check_time_unit(time_unit: str) -> None:
+    from segmint.models.summary import TIME_UNITS
+
+    if time_unit not in TIME_UNITS:
+        raise ConfigError(f"--time-unit: '{time_unit}' is not a time unit", hint="use week or day")
+
+
 # -- segments -------------------------------------------------------------------------------
 segments_app = typer.Typer(help="Evaluate and manage segments.", no_args_is_help=True)
 app.add_typer(segments_app, name="segments")

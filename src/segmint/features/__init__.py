@@ -17,6 +17,7 @@ from segmint.features.catalog import CATALOG, Feature
 from segmint.features.channel import channel_features
 from segmint.features.engagement import engagement_features
 from segmint.features.intent import intent_features
+from segmint.features.predicted import predicted_features
 from segmint.features.price import price_features
 from segmint.features.products import product_features
 from segmint.features.profile import profile_features
@@ -35,6 +36,7 @@ MODULES: list[Callable[[Tables, date], ir.Table]] = [
     engagement_features,
     intent_features,
     profile_features,
+    predicted_features,
 ]
 
 __all__ = [

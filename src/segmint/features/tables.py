@@ -21,7 +21,15 @@ def stored_features(store: Store) -> ir.Table:
 
 
 #: The canonical tables features are computed from.
-INPUTS = ("customers", "orders", "order_lines", "refunds", "events", "products")
+INPUTS = (
+    "customers",
+    "orders",
+    "order_lines",
+    "refunds",
+    "events",
+    "products",
+    "predictions",
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class Tables:
     refunds: ir.Table
     events: ir.Table
     products: ir.Table
+    predictions: ir.Table
     staged_lines: ir.Table | None = None
 
     @classmethod

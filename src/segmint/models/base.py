@@ -72,6 +72,8 @@ class MaximumLikelihoodModel:
         scale = max(float(customers), 1.0)
 
         def on_logs(logs: np.ndarray) -> float:
+            if np.abs(logs).max() > LOG_BOUND:
+                return 1e300
             value = negative_ll(np.exp(logs)) / scale
             return value if np.isfinite(value) else 1e300
 
@@ -79,6 +81,8 @@ class MaximumLikelihoodModel:
         if gradient is not None:
 
             def slope_on_logs(logs: np.ndarray) -> np.ndarray:
+                if np.abs(logs).max() > LOG_BOUND:
+                    return np.zeros_like(logs)
                 params = np.exp(logs)
                 return np.asarray(gradient(params)) * params / scale
 
@@ -169,6 +173,9 @@ class MaximumLikelihoodModel:
         return f"{type(self).__name__}({shown}, log_likelihood={self.log_likelihood_:.2f})"
 
 
+#: Parameters beyond e^50 or below e^-50 are a degenerate fit (data without evidence for
+#: them): the optimizer treats them as infinitely unlikely instead of overflowing.
+LOG_BOUND = 50.0
 _NELDER_MEAD = {"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-10}
 
 

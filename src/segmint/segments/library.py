@@ -81,6 +81,9 @@ PARAMETERS: dict[str, Any] = {
     "bargain_hunter_share": 0.5,
     "full_price_max_share": 0.1,
     "dtc_min_orders": 2,
+    "predicted_new_days": 60,
+    "likely_to_churn_p_alive": 0.3,
+    "due_for_reorder_days": 14,
 }
 
 #: Store statistics computed at each refresh, among customers with orders.
@@ -90,6 +93,8 @@ STORE_STATISTICS = (
     "net_sales_p95",
     "net_sales_p75",
     "net_sales_p50",
+    "predicted_clv_p95",
+    "predicted_clv_p80",
 )
 
 RFM_PLAYS = {
@@ -481,6 +486,39 @@ ENGAGEMENT_CROSS_CUTTING = [
     ),
 ]
 
+PREDICTED = [
+    SegmentDef(
+        "predicted_vip",
+        "Predicted VIP",
+        "predicted_clv_12m >= {predicted_clv_p95} AND predicted_clv_12m > 0",
+        "The top 5% of customers by predicted 12-month lifetime value (run `segmint predict`).",
+        "Red carpet before they become VIPs: early access, a thank-you note, a value-based "
+        "lookalike seed.",
+    ),
+    SegmentDef(
+        "predicted_high_value_new",
+        "Predicted high-value new customers",
+        "first_order_date >= -{predicted_new_days}d "
+        "AND predicted_clv_12m >= {predicted_clv_p80} AND predicted_clv_12m > 0",
+        "First order in the last 60 days and predicted 12-month value in the top 20%.",
+        "Premium onboarding: founder's welcome, best sellers in their category, no discount.",
+    ),
+    SegmentDef(
+        "predicted_likely_to_churn",
+        "Likely to churn",
+        "number_of_orders >= 2 AND p_alive < {likely_to_churn_p_alive}",
+        "Repeat buyers whose probability of still being active is under 0.3.",
+        "Step in now: a personal win-back with what they used to buy, before they are gone.",
+    ),
+    SegmentDef(
+        "predicted_due_for_reorder",
+        "Due for reorder",
+        "days_to_next_order >= 0 AND days_to_next_order <= {due_for_reorder_days}",
+        "Expected next order within 14 days.",
+        "Replenishment reminder timed to their rhythm; no discount needed.",
+    ),
+]
+
 LIBRARY: list[SegmentDef] = [
     *_rfm_segments(),
     *LIFECYCLE,
@@ -491,6 +529,7 @@ LIBRARY: list[SegmentDef] = [
     *DEVICE,
     *CROSS_CUTTING,
     *ENGAGEMENT_CROSS_CUTTING,
+    *PREDICTED,
 ]
 
 #: Exclusive families in documentation order.

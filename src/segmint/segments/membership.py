@@ -27,7 +27,8 @@ from segmint.segments.library import SegmentDef
 
 
 def store_statistics(features: ir.Table) -> dict[str, float]:
-    """Averages and net-sales percentiles among customers with orders."""
+    """Averages and net-sales percentiles among customers with orders, and predicted-CLV
+    percentiles among customers with predictions."""
     buyers = features.filter(features.number_of_orders > 0)
     means = (
         buyers.aggregate(
@@ -39,12 +40,16 @@ def store_statistics(features: ir.Table) -> dict[str, float]:
     )
     cuts = nearest_rank_cut_points(buyers.net_sales.cast("float64"), (0.95, 0.75, 0.5))
     p95, p75, p50 = cuts or (0.0, 0.0, 0.0)
+    clv = features.predicted_clv_12m.cast("float64")
+    clv_p95, clv_p80 = nearest_rank_cut_points(clv, (0.95, 0.8)) or (0.0, 0.0)
     return {
         "avg_aov": round(means["avg_aov"] or 0.0, 2),
         "avg_amount_spent": round(means["avg_amount_spent"] or 0.0, 2),
         "net_sales_p95": p95,
         "net_sales_p75": p75,
         "net_sales_p50": p50,
+        "predicted_clv_p95": clv_p95,
+        "predicted_clv_p80": clv_p80,
     }
 
 
