@@ -23,6 +23,7 @@ import pyarrow as pa
 from segmint.engine import DuckDBEngine, Engine
 from segmint.features import FeatureSet, compute_features
 from segmint.schema import FEATURES_TABLE
+from segmint.segments.clusters import cluster_segments
 from segmint.segments.config import SegmentConfig, load_config
 from segmint.segments.guards import GuardWarning, audience_warnings
 from segmint.segments.library import rule_values
@@ -68,7 +69,7 @@ def refresh(
     same expressions on Spark); the results are stored in the workspace either way.
     """
     started = utcnow()
-    config = config or load_config(store.path)
+    config = with_cluster_segments(config or load_config(store.path), store)
     engine = engine or DuckDBEngine(store)
     computed = compute(engine, as_of, config)
     staged = engine.collect("_features_new", computed.features.table)
@@ -132,6 +133,14 @@ def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Comput
     values = rule_values(config.parameters, statistics)
     flags, resolved = membership_flags(config.segments, staged, tables, features.as_of, values)
     return Computed(features, statistics, flags, resolved)
+
+
+def with_cluster_segments(config: SegmentConfig, store: Store) -> SegmentConfig:
+    """``config`` plus the ``cluster`` family of the latest clustering (a segment of the
+    user's with the same slug wins)."""
+    taken = set(config.by_slug())
+    extra = [s for s in cluster_segments(store) if s.slug not in taken]
+    return replace(config, segments=[*config.segments, *extra]) if extra else config
 
 
 def _sizes(members: ir.Table) -> dict[str, int]:

@@ -241,6 +241,9 @@ TABLES: dict[str, ibis.Schema] = {
             "churn_risk": "string",
         }
     ),
+    "cluster_members": ibis.schema(
+        {"run_id": "int64", "as_of": "date", "customer_id": "string", "cluster": "string"}
+    ),
     "model_runs": ibis.schema(
         {
             "run_id": "int64",

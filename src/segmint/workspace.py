@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.clustering import ClusterResult, cluster
 from segmint.engine import Engine
 from segmint.errors import SegmintError
 from segmint.features.tables import stored_features
@@ -115,6 +116,13 @@ class Workspace:
         """Fit the lifetime-value models on orders up to ``as_of``, store every customer's
         predictions as features, and refresh (see :mod:`segmint.predict`)."""
         return predict(self.store, as_of, time_unit, monthly_discount, then_refresh)
+
+    def cluster(
+        self, k: int | None = None, k_range: range = range(2, 9), then_refresh: bool = True
+    ) -> ClusterResult:
+        """Find behavioural clusters in the latest features, store every customer's cluster
+        and refresh, so clusters are segments (see :mod:`segmint.clustering`)."""
+        return cluster(self.store, k, k_range, then_refresh)
 
     def features(self) -> ir.Table:
         """The features of the latest refresh (run :meth:`refresh` first)."""

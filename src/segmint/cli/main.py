@@ -240,6 +240,48 @@ def predict(
         _print_warnings([w.message for w in result.refreshed.warnings])
 
 
+CLUSTER_COLUMNS = [
+    "id",
+    "name",
+    "customers",
+    "customer_share",
+    "revenue_share",
+    "number_of_orders",
+    "aov",
+    "days_since_last_order",
+    "median_days_between_orders",
+    "discount_order_share",
+    "email_open_rate_90d",
+]
+
+
+@app.command("cluster")
+def cluster_command(
+    k: Annotated[int | None, typer.Option("--k", help="Number of clusters; default: best.")] = None,
+    k_min: Annotated[int, typer.Option(help="Fewest clusters to try.")] = 2,
+    k_max: Annotated[int, typer.Option(help="Most clusters to try.")] = 8,
+    no_refresh: Annotated[
+        bool, typer.Option("--no-refresh", help="Store clusters without refreshing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Find behavioural clusters in the latest features; they become the cluster segments."""
+    if k is not None and k < 2:
+        raise ConfigError("--k must be at least 2")
+    if not 2 <= k_min <= k_max:
+        raise ConfigError("--k-min and --k-max must satisfy 2 <= k-min <= k-max")
+    with open_workspace() as ws, stderr.status("Clustering customers...") as status:
+        if as_json:
+            status.stop()
+        result = ws.cluster(k, range(k_min, k_max + 1), then_refresh=not no_refresh)
+    title = (
+        f"{result.model.k} clusters of {result.model.customers:,} customers as of {result.as_of}"
+    )
+    print_records(result.profile_records(), as_json=as_json, title=title, columns=CLUSTER_COLUMNS)
+    if result.refreshed is not None:
+        _print_warnings([w.message for w in result.refreshed.warnings])
+
+
 def _check_time_unit(time_unit: str) -> None:
     from segmint.models.summary import TIME_UNITS
 

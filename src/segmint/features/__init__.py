@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 from segmint.definitions import counted_orders
 from segmint.features.catalog import CATALOG, Feature
 from segmint.features.channel import channel_features
+from segmint.features.clustered import cluster_features
 from segmint.features.engagement import engagement_features
 from segmint.features.intent import intent_features
 from segmint.features.predicted import predicted_features
@@ -37,6 +38,7 @@ MODULES: list[Callable[[Tables, date], ir.Table]] = [
     intent_features,
     profile_features,
     predicted_features,
+    cluster_features,
 ]
 
 __all__ = [

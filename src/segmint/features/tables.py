@@ -29,6 +29,7 @@ INPUTS = (
     "events",
     "products",
     "predictions",
+    "cluster_members",
 )
 
 
@@ -44,6 +45,7 @@ class Tables:
     events: ir.Table
     products: ir.Table
     predictions: ir.Table
+    cluster_members: ir.Table
     staged_lines: ir.Table | None = None
 
     @classmethod

@@ -29,7 +29,7 @@ class SegmentDef:
     action: str
     family: str | None = None
     priority: int = 0
-    origin: str = "library"  # or "user", "template:<name>"
+    origin: str = "library"  # or "user", "template:<name>", "clusters"
 
     def __post_init__(self) -> None:
         if not SLUG.match(self.slug):
@@ -37,6 +37,12 @@ class SegmentDef:
         library = self.origin == "library"
         if library and self.family and not self.slug.startswith(self.family + "_"):
             raise ValueError(f"segment {self.slug!r} must start with its family")
+
+    @property
+    def built_in(self) -> bool:
+        """Written by segmint (the library, the clusters), not by the user: a family's later
+        rules are "the rest", so they exclude no one the user meant."""
+        return self.origin in ("library", "clusters")
 
     def rule_text(self, values: dict[str, Any]) -> str:
         """The rule as evaluated: library rules get their ``{parameters}`` filled in."""

@@ -93,7 +93,7 @@ def resolve(
         unexcluded = _without_exclusions(parsed[slug])
         if unexcluded is not None:
             before[slug] = compile_rule(unexcluded, features, catalog, as_of, calls)
-        elif excluded and by_slug[slug].origin != "library":
+        elif excluded and not by_slug[slug].built_in:
             before[slug] = raw[slug]
     return Resolved(rules=rules, final=final, before_exclusions=before)
 
