@@ -93,6 +93,28 @@ def segmint_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
 
 
 @pytest.fixture(scope="session")
+def cdnow_shop(
+    tmp_path_factory: pytest.TempPathFactory, shared_data: Path
+) -> Iterator[tuple[Workspace, dict[str, int]]]:
+    """The CDNOW sample imported with docs/mappings/cdnow.yaml (headerless, whitespace
+    separated), and each segmint customer's sample id (1-2357, the ID of the published
+    files), once per session; read only."""
+    from segmint.importers.base import ImportOptions
+    from segmint.importers.mapped import load_mapping
+
+    path = shared_data / "cdnow" / "CDNOW_sample.txt"
+    mapping = load_mapping(Path(__file__).parents[1] / "docs" / "mappings" / "cdnow.yaml")
+    ws = Workspace(tmp_path_factory.mktemp("cdnow") / "cdnow.duckdb")
+    result = ws.import_file(path, ImportOptions(mapping=mapping))
+    assert (result.rows_loaded, result.rows_rejected) == (6919, 0)
+    with path.open(encoding="ascii") as fh:
+        sample_id = {f"cdnow:{f[0]}": int(f[1]) for f in (line.split() for line in fh) if f}
+    identities = ws.table("identities").to_pyarrow().to_pylist()
+    yield ws, {i["customer_id"]: sample_id[i["identity"]] for i in identities}
+    ws.close()
+
+
+@pytest.fixture(scope="session")
 def spark_session():
     """One local Spark session for the whole test run (it takes ~30 s to start)."""
     pytest.importorskip("pyspark", reason="pyspark is not installed")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -46,20 +45,8 @@ def exact_mean(mean: float, count: int) -> Decimal:
 
 # -- CDNOW -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, dict[str, int]]]:
-    """The CDNOW sample imported with docs/mappings/cdnow.yaml, and each segmint customer's
-    sample id (1-2357, the ID of the published files)."""
-    path = SHARED_DATA / "cdnow" / "CDNOW_sample.txt"
-    if not path.is_file():
-        pytest.skip(f"reference data not found at {SHARED_DATA} (../shared/data)")
-    ws = Workspace(tmp_path_factory.mktemp("cdnow") / "cdnow.duckdb")
-    result = ws.import_file(path, ImportOptions(mapping=load_mapping(CDNOW_MAPPING)))
-    assert (result.rows_loaded, result.rows_rejected) == (6919, 0)
-    with path.open(encoding="ascii") as fh:
-        sample_id = {f"cdnow:{f[0]}": int(f[1]) for f in (line.split() for line in fh) if f}
-    identities = ws.table("identities").to_pyarrow().to_pylist()
-    yield ws, {i["customer_id"]: sample_id[i["identity"]] for i in identities}
-    ws.close()
+def cdnow(cdnow_shop: tuple[Workspace, dict[str, int]]) -> tuple[Workspace, dict[str, int]]:
+    return cdnow_shop
 
 
 def published(name: str) -> dict[int, dict[str, str]]:

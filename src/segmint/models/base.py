@@ -201,9 +201,10 @@ def standard_errors(negative_ll: NegativeLogLikelihood, estimates: np.ndarray) -
 
 def numerical_hessian(function: NegativeLogLikelihood, point: np.ndarray) -> np.ndarray:
     """Second derivatives of ``function`` at ``point`` by central differences, with steps
-    relative to each coordinate."""
+    relative to each coordinate (parameters are positive: a step never crosses zero, however
+    small the estimate)."""
     point = np.asarray(point, dtype=float)
-    steps = 1e-4 * np.maximum(np.abs(point), 1e-3)
+    steps = 1e-4 * np.where(point != 0, np.abs(point), 1e-3)
     size = len(point)
     hessian = np.empty((size, size))
     center = function(point)
