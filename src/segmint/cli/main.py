@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -238,6 +238,69 @@ def predict(
     _print_warnings(result.warnings)
     if result.refreshed is not None:
         _print_warnings([w.message for w in result.refreshed.warnings])
+
+
+@app.command("validate-model")
+def validate_model_command(
+    holdout: Annotated[
+        str, typer.Option(help="Days (90d) or weeks (13w) held out at the end of the data.")
+    ] = "90d",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Last day of the holdout (YYYY-MM-DD); default: last order."),
+    ] = None,
+    time_unit: TimeUnit = "week",
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Calibration plot (PNG); default: <workspace>-validation.png."),
+    ] = None,
+    no_churn: Annotated[
+        bool, typer.Option("--no-churn", help="Skip the churn model's backtest.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit on the data before a holdout period and compare predictions with what happened."""
+    from segmint.validate import parse_holdout, validate_model
+
+    days = parse_holdout(holdout)
+    end = _as_of_date(as_of)
+    _check_time_unit(time_unit)
+    plot = plot or State.workspace_path.with_name(f"{State.workspace_path.stem}-validation.png")
+    with open_workspace() as ws, stderr.status("Validating models...") as status:
+        if as_json:
+            status.stop()
+        result = validate_model(ws.store, days, end, time_unit, plot, with_churn=not no_churn)
+    if as_json:
+        print_records([result.as_record()], as_json=True)
+        _print_warnings(result.warnings)
+        return
+    first = result.calibration_end + timedelta(days=1)
+    print_records(
+        result.holdout_rows(),
+        as_json=False,
+        title=f"Holdout {first} to {result.holdout_end} (calibration to {result.calibration_end})",
+        columns=["model", "quantity", "customers", "actual", "predicted", "aggregate_error", "mae"],
+    )
+    print_records(
+        result.calibration.to_dict("records"),
+        as_json=False,
+        title="Calibration by decile of predicted orders (means per customer)",
+    )
+    print_records(
+        [{"": "next order date", **result.metrics["next_order"]}],
+        as_json=False,
+        title="Expected next order date",
+        transpose=True,
+    )
+    if result.churn is not None:
+        print_records(
+            result.churn.as_rows(),
+            as_json=False,
+            title=f"Churn in the next {result.churn.evaluate.horizon_days} days "
+            f"(evaluated from {result.churn.evaluate.as_of})",
+        )
+    stdout.print(f"Plot: {result.plot}", markup=False)
+    _print_warnings(result.warnings)
 
 
 CLUSTER_COLUMNS = [
