@@ -32,7 +32,9 @@ def cdnow_validation(cdnow_shop, tmp_path_factory):
     ws, _ = cdnow_shop
     plot = tmp_path_factory.mktemp("cdnow_plot") / "cdnow.png"
     # 1998-06-30 less 39 weeks (273 days) is the published calibration end, 1997-09-30
-    return validate_model(ws.store, 273, date(1998, 6, 30), "week", plot, with_churn=False)
+    return validate_model(
+        ws.store, 273, date(1998, 6, 30), "week", plot, with_churn=False, with_pareto=True
+    )
 
 
 def test_cdnow_holdout_reports_the_1882_repeat_transactions(cdnow_validation):
@@ -74,7 +76,7 @@ def test_cdnow_calibration_table_adds_up(cdnow_validation):
 
 def test_demo_validation_command(demo_shop, segmint_cli, tmp_path: Path):
     plot = tmp_path / "plot.png"
-    args = ("validate-model", "--holdout", "13w", "--plot", str(plot), "--json")
+    args = ("validate-model", "--holdout", "13w", "--plot", str(plot), "--pareto-nbd", "--json")
     (record,) = json.loads(segmint_cli(demo_shop, *args).stdout)
     held = date.fromisoformat(record["holdout_end"]) - date.fromisoformat(record["calibration_end"])
     assert held == timedelta(days=91)
@@ -94,6 +96,7 @@ def test_demo_validation_command(demo_shop, segmint_cli, tmp_path: Path):
     assert run["metrics"]["churn"]["scores"] == record["churn"]
     table = segmint_cli(demo_shop, "validate-model", "--no-churn", "--plot", str(plot)).stdout
     assert "Calibration by decile" in table and "Churn" not in table
+    assert "bg_nbd" in table and "pareto_nbd" not in table
 
 
 def test_holdout_durations():

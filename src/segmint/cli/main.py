@@ -257,6 +257,9 @@ def validate_model_command(
     no_churn: Annotated[
         bool, typer.Option("--no-churn", help="Skip the churn model's backtest.")
     ] = False,
+    pareto_nbd: Annotated[
+        bool, typer.Option("--pareto-nbd", help="Compare Pareto/NBD too (slower).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Fit on the data before a holdout period and compare predictions with what happened."""
@@ -269,7 +272,9 @@ def validate_model_command(
     with open_workspace() as ws, stderr.status("Validating models...") as status:
         if as_json:
             status.stop()
-        result = validate_model(ws.store, days, end, time_unit, plot, with_churn=not no_churn)
+        result = validate_model(
+            ws.store, days, end, time_unit, plot, with_churn=not no_churn, with_pareto=pareto_nbd
+        )
     if as_json:
         print_records([result.as_record()], as_json=True)
         _print_warnings(result.warnings)

@@ -57,6 +57,9 @@ SCIPY_RELIABLE_Z = 0.99
 #: Continued-fraction steps before giving up on more digits (about ``6.6 / sqrt(1 - z)``
 #: are needed, so this covers ``z`` up to about ``1 - 1e-7``).
 MAX_FRACTION_STEPS = 20_000
+#: Where ``(1 - z)(p + 1)`` is below this, :func:`log_hyp2f1_near_one` is accurate to about
+#: this relative error and the continued fraction would need millions of steps.
+NEAR_ONE = 1e-7
 
 
 class ParetoNBDModel(MaximumLikelihoodModel):
@@ -220,16 +223,31 @@ def _log_tail_integral(params: tuple[float, ...], x: np.ndarray, tau: np.ndarray
         larger, smaller, p, q = beta, alpha, np.full_like(x, s + 1), r + x
     a = r + s + x
     z = (larger - smaller) / (larger + tau)
+    rest = (smaller + tau) / (larger + tau)  # 1 - z, exact even where z rounds to 1
     return (
-        -np.log(a) - a * np.log(larger + tau) + (1 - q) * np.log1p(-z) + log_hyp2f1_euler(p, q, z)
+        -np.log(a)
+        - a * np.log(larger + tau)
+        + (1 - q) * np.log(rest)
+        + log_hyp2f1_euler(p, q, z, rest)
     )
 
 
-def log_hyp2f1_euler(p: np.ndarray, q: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """``log 2F1(1, p; p+q; z)`` for ``p, q > 0`` and ``0 <= z < 1`` (between 0 and
-    ``-log(1-z)``): scipy where reliable, the continued fraction elsewhere (accurate to
-    1e-9 up to ``z = 1 - 1e-7``; only finite beyond)."""
+def log_hyp2f1_euler(
+    p: np.ndarray, q: np.ndarray, z: np.ndarray, rest: np.ndarray | None = None
+) -> np.ndarray:
+    """``log 2F1(1, p; p+q; z)`` for ``p, q > 0`` and ``0 <= z < 1`` (``rest``: ``1 - z``
+    computed without rounding): scipy where reliable, the continued fraction elsewhere
+    (accurate to 1e-9 up to ``z = 1 - 1e-7``), and next to ``z = 1`` the expansion
+    :func:`log_hyp2f1_near_one`."""
     p, q, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (p, q, z)))
+    rest = 1 - z if rest is None else np.broadcast_to(np.asarray(rest, dtype=float), z.shape)
+    near_one = (rest * (p + 1) < NEAR_ONE) & (np.abs(q - 1) > 1e-3)
+    if np.any(near_one):
+        value = np.empty(z.shape)
+        value[near_one] = log_hyp2f1_near_one(p[near_one], q[near_one], rest[near_one])
+        far = ~near_one
+        value[far] = log_hyp2f1_euler(p[far], q[far], z[far], rest[far])
+        return value
     value = np.asarray(special.hyp2f1(1.0, p, p + q, z))
     with np.errstate(invalid="ignore"):
         doubtful = (
@@ -242,6 +260,20 @@ def log_hyp2f1_euler(p: np.ndarray, q: np.ndarray, z: np.ndarray) -> np.ndarray:
         value = value.copy()
         value[doubtful] = hyp2f1_continued_fraction(p[doubtful], q[doubtful], z[doubtful])
     return np.log(value)
+
+
+def log_hyp2f1_near_one(p: np.ndarray, q: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """``log 2F1(1, p; p+q; z)`` for ``z`` next to 1 (``rest = 1 - z``), from the connection
+    formula (Abramowitz & Stegun 15.3.6) with ``c - a - b = q - 1``::
+
+        2F1 = G(p+q) G(1-q) / G(p) (1-z)^(q-1) + (p+q-1)/(q-1) + O((p+1)(1-z))
+
+    the first term dominating for ``q < 1``, the second for ``q > 1`` (where the first
+    vanishes, dropped at integer ``q``); ``q`` near 1, where both diverge, is not for this."""
+    log_first = special.gammaln(p + q) + special.gammaln(1 - q) - special.gammaln(p)
+    first = special.gammasgn(1 - q) * np.exp(log_first + (q - 1) * np.log(rest))
+    first = np.where(np.isfinite(first), first, 0.0)
+    return np.log(first + (p + q - 1) / (q - 1))
 
 
 def hyp2f1_continued_fraction(p: np.ndarray, q: np.ndarray, z: np.ndarray) -> np.ndarray:
