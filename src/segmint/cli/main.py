@@ -592,10 +592,13 @@ def demo(
     with open_workspace() as ws:
         paths = [files.products, files.customers, files.orders, files.events]
         results = [_import_with_progress(ws, p, ImportOptions(), quiet=as_json) for p in paths]
-        with stderr.status("Computing customer features...") as status:
+        with stderr.status("Fitting models and computing customer features...") as status:
             if as_json:
                 status.stop()
-            refreshed = ws.refresh()
+            ws.predict(then_refresh=False)
+            ws.refresh()
+            clusters = ws.cluster()
+            refreshed = clusters.refreshed
         values = ws.summary()
         if as_json:
             print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=True)
@@ -619,6 +622,12 @@ def demo(
         groups,
         as_json=False,
         title=f"RFM groups as of {refreshed.as_of}",
+    )
+    print_records(
+        clusters.profile_records(),
+        as_json=False,
+        title=f"Behavioural clusters ({clusters.model.k}); rules can use cluster = '<id>'",
+        columns=CLUSTER_COLUMNS[:6],
     )
 
 
