@@ -49,6 +49,13 @@ def import_demo(path: Path, files: Any) -> Workspace:
 
 
 @pytest.fixture(scope="session")
+def import_demo_shop(demo_exports: Any) -> Callable[[Path], Workspace]:
+    """Make a workspace at a path with the demo exports imported and refreshed (the caller
+    closes it)."""
+    return lambda path: import_demo(path, demo_exports)
+
+
+@pytest.fixture(scope="session")
 def demo_shop(tmp_path_factory: pytest.TempPathFactory, demo_exports: Any) -> Iterator[Workspace]:
     """The demo store imported and refreshed, once per session.
 

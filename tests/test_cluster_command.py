@@ -16,11 +16,9 @@ from segmint.workspace import Workspace
 
 @pytest.fixture(scope="module")
 def clustered(
-    tmp_path_factory: pytest.TempPathFactory, demo_exports
+    tmp_path_factory: pytest.TempPathFactory, import_demo_shop
 ) -> Iterator[tuple[Workspace, object]]:
-    from conftest import import_demo
-
-    ws = import_demo(tmp_path_factory.mktemp("clustered") / "shop.duckdb", demo_exports)
+    ws = import_demo_shop(tmp_path_factory.mktemp("clustered") / "shop.duckdb")
     result = ws.cluster()
     yield ws, result
     ws.close()

@@ -175,10 +175,8 @@ def test_the_run_is_recorded_with_its_models(run, predictions):
     assert run["warnings"] == []  # 4,000+ buyers over two and a half years
 
 
-def test_an_earlier_refresh_does_not_see_later_predictions(tmp_path, demo_exports):
-    from conftest import import_demo
-
-    ws = import_demo(tmp_path / "shop.duckdb", demo_exports)
+def test_an_earlier_refresh_does_not_see_later_predictions(tmp_path, import_demo_shop):
+    ws = import_demo_shop(tmp_path / "shop.duckdb")
     try:
         result = ws.predict(date(2026, 6, 30), then_refresh=False)
         ws.refresh(date(2026, 3, 31))

@@ -40,8 +40,7 @@ def store_statistics(features: ir.Table) -> dict[str, float]:
     )
     cuts = nearest_rank_cut_points(buyers.net_sales.cast("float64"), (0.95, 0.75, 0.5))
     p95, p75, p50 = cuts or (0.0, 0.0, 0.0)
-    clv = features.predicted_clv_12m.cast("float64")
-    clv_p95, clv_p80 = nearest_rank_cut_points(clv, (0.95, 0.8)) or (0.0, 0.0)
+    clv_p95, clv_p80 = _predicted_clv_cuts(features)
     return {
         "avg_aov": round(means["avg_aov"] or 0.0, 2),
         "avg_amount_spent": round(means["avg_amount_spent"] or 0.0, 2),
@@ -51,6 +50,16 @@ def store_statistics(features: ir.Table) -> dict[str, float]:
         "predicted_clv_p95": clv_p95,
         "predicted_clv_p80": clv_p80,
     }
+
+
+def _predicted_clv_cuts(features: ir.Table) -> tuple[float, float]:
+    """The 95th and 80th percentiles of predicted CLV; 0 without predictions (or without the
+    column, for a table of some features only)."""
+    if "predicted_clv_12m" not in features.columns:
+        return 0.0, 0.0
+    clv = features.predicted_clv_12m.cast("float64")
+    found = nearest_rank_cut_points(clv, (0.95, 0.8))
+    return (found[0], found[1]) if found else (0.0, 0.0)
 
 
 @dataclass(frozen=True)
