@@ -10,7 +10,11 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
-from segmint.models.bgnbd import BetaGeoModel, negative_log_likelihood
+from segmint.models.bgnbd import (
+    BetaGeoModel,
+    negative_log_likelihood,
+    negative_log_likelihood_gradient,
+)
 
 PUBLISHED = {"r": 0.2425945, "alpha": 4.4136019, "a": 0.7929199, "b": 2.4258881}
 
@@ -49,6 +53,37 @@ def test_standard_errors_come_from_the_curvature(fitted: BetaGeoModel, cdnow: pd
     assert 0.5 <= loss + fitted.log_likelihood_ <= 5
 
 
+@pytest.mark.parametrize(
+    "params",
+    [tuple(PUBLISHED.values()), (0.5, 2.0, 1.5, 4.0), (1.0, 10.0, 0.3, 0.8), (3.0, 0.5, 2.0, 0.6)],
+)
+def test_gradient_matches_central_differences(cdnow: pd.DataFrame, params):
+    point = np.array(list(params), dtype=float)
+    data = (cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    analytic = negative_log_likelihood_gradient(point, *data)
+    numeric = np.empty(4)
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6 * point[i]
+        up = negative_log_likelihood(point + step, *data)
+        down = negative_log_likelihood(point - step, *data)
+        numeric[i] = (up - down) / (2 * step[i])
+    # Central differences of a sum of 2,357 terms near 1e4 are good to about 1e-3 here.
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-3)
+
+
+def test_gradient_counts_weights_like_repeated_rows(cdnow: pd.DataFrame):
+    grouped = cdnow.groupby(["frequency", "recency", "T"], as_index=False).size()
+    point = np.array([0.5, 2.0, 1.5, 4.0])
+    np.testing.assert_allclose(
+        negative_log_likelihood_gradient(
+            point, grouped["frequency"], grouped["recency"], grouped["T"], grouped["size"]
+        ),
+        negative_log_likelihood_gradient(point, cdnow["frequency"], cdnow["recency"], cdnow["T"]),
+        rtol=1e-10,
+    )
+
+
 def test_expected_purchases_equals_the_integral_over_the_posterior(fitted: BetaGeoModel):
     """Equation 10 against its definition: given alive, lambda ~ Gamma(r+x, alpha+T) and
     p ~ Beta(a, b+x) a posteriori, and an alive customer orders (1 - exp(-lambda p t)) / p
@@ -63,6 +98,19 @@ def test_expected_purchases_equals_the_integral_over_the_posterior(fitted: BetaG
         alive = fitted.probability_alive(x, t_x, age)
         expected = alive * integrate.quad(integrand, 0, 1, limit=200)[0]
         assert fitted.expected_purchases(t, x, t_x, age) == pytest.approx(expected, rel=1e-6)
+
+
+def test_expected_purchases_by_horizon_equals_one_horizon_at_a_time(
+    fitted: BetaGeoModel, cdnow: pd.DataFrame
+):
+    data = (cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    horizons = [1.0, 4.35, 39.0, 52.0]
+    rows = fitted.expected_purchases_by_horizon(horizons, *data)
+    assert rows.shape == (4, len(cdnow))
+    for row, t in zip(rows, horizons, strict=True):
+        np.testing.assert_allclose(row, fitted.expected_purchases(t, *data), rtol=1e-13)
+    one = fitted.expected_purchases_by_horizon([39.0], 2, 30.43, 38.86)
+    assert one.shape == (1,) and one[0] == pytest.approx(1.226, abs=0.001)
 
 
 def test_probability_alive_and_the_next_order(fitted: BetaGeoModel):
@@ -118,6 +166,9 @@ def test_weights_stand_for_repeated_rows(cdnow: pd.DataFrame):
 def test_stable_for_customers_with_thousands_of_orders(fitted: BetaGeoModel):
     x, t_x, age = np.array([3000, 5000]), np.array([399.0, 390.0]), np.array([400.0, 400.0])
     assert np.isfinite(negative_log_likelihood([0.24, 4.4, 0.79, 2.4], x, t_x, age))
+    assert np.all(
+        np.isfinite(negative_log_likelihood_gradient([0.24, 4.4, 0.79, 2.4], x, t_x, age))
+    )
     assert np.all(np.isfinite(fitted.probability_alive(x, t_x, age)))
     expected = fitted.expected_purchases(10, x, t_x, age)
     assert np.all(np.isfinite(expected)) and np.all(expected > 0)

@@ -67,8 +67,13 @@ class MaximumLikelihoodModel:
         The optimizers see the mean per customer, so that their tolerances mean the same
         for a thousand customers as for a million. With ``gradient`` (of ``negative_ll``
         in the natural parameters) BFGS alone searches (not L-BFGS-B: since scipy 1.15 its
-        tiny BLAS calls can be slow under a multi-threaded OpenBLAS, scipy issue 22438);
-        without it Nelder-Mead, then BFGS on numerical derivatives."""
+        tiny BLAS calls can be slow under a multi-threaded OpenBLAS, scipy issue 22438) down
+        to a gradient of 1e-7 per customer: the rounding of a sum over a million customers
+        leaves the gradient uncertain to about 3e-8, and below that BFGS's line searches
+        fail one after another (tens of wasted evaluations, more or fewer depending on the
+        order of the rows); without it Nelder-Mead, then BFGS on numerical derivatives.
+        Standard errors come from central differences of ``gradient`` when there is one (8
+        gradient evaluations for 4 parameters instead of 33 of ``negative_ll``)."""
         scale = max(float(customers), 1.0)
 
         def on_logs(logs: np.ndarray) -> float:
@@ -87,7 +92,7 @@ class MaximumLikelihoodModel:
                 return np.asarray(gradient(params)) * params / scale
 
             coarse = fine = optimize.minimize(
-                on_logs, logs, jac=slope_on_logs, method="BFGS", options={"gtol": 1e-9}
+                on_logs, logs, jac=slope_on_logs, method="BFGS", options={"gtol": _GTOL}
             )
         else:
             coarse = optimize.minimize(on_logs, logs, method="Nelder-Mead", options=_NELDER_MEAD)
@@ -97,7 +102,7 @@ class MaximumLikelihoodModel:
         self.params_ = dict(zip(self.PARAMETERS, map(float, estimates), strict=True))
         self.log_likelihood_ = -float(negative_ll(estimates))
         self.standard_errors_ = dict(
-            zip(self.PARAMETERS, standard_errors(negative_ll, estimates), strict=True)
+            zip(self.PARAMETERS, standard_errors(negative_ll, estimates, gradient), strict=True)
         )
         self.customers_ = float(customers)
         self.converged_ = bool(best.success or coarse.success or _stationary(best))
@@ -177,6 +182,8 @@ class MaximumLikelihoodModel:
 #: them): the optimizer treats them as infinitely unlikely instead of overflowing.
 LOG_BOUND = 50.0
 _NELDER_MEAD = {"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-10}
+#: BFGS's gradient tolerance (per customer, in log parameters) with an analytic gradient.
+_GTOL = 1e-7
 
 
 def _stationary(result: optimize.OptimizeResult) -> bool:
@@ -186,11 +193,18 @@ def _stationary(result: optimize.OptimizeResult) -> bool:
     return slope is not None and bool(np.max(np.abs(slope)) < 1e-6)
 
 
-def standard_errors(negative_ll: NegativeLogLikelihood, estimates: np.ndarray) -> list[float]:
+def standard_errors(
+    negative_ll: NegativeLogLikelihood,
+    estimates: np.ndarray,
+    gradient: Gradient | None = None,
+) -> list[float]:
     """Wald standard errors: square roots of the diagonal of the inverse Hessian of the
-    negative log-likelihood at the estimates (central differences); NaN where the Hessian is
-    not positive definite (a weakly identified parameter)."""
-    hessian = numerical_hessian(negative_ll, estimates)
+    negative log-likelihood at the estimates (central differences, of ``gradient`` when
+    given); NaN where the Hessian is not positive definite (a weakly identified parameter)."""
+    if gradient is None:
+        hessian = numerical_hessian(negative_ll, estimates)
+    else:
+        hessian = hessian_from_gradient(gradient, estimates)
     try:
         np.linalg.cholesky(hessian)
         variances = np.diag(np.linalg.inv(hessian))
@@ -225,6 +239,22 @@ def numerical_hessian(function: NegativeLogLikelihood, point: np.ndarray) -> np.
             value = (corners[0] - corners[1] - corners[2] + corners[3]) / (4 * steps[i] * steps[j])
             hessian[i, j] = hessian[j, i] = value
     return hessian
+
+
+def hessian_from_gradient(gradient: Gradient, point: np.ndarray) -> np.ndarray:
+    """Second derivatives at ``point`` by central differences of the gradient (steps as in
+    :func:`numerical_hessian`, ten times smaller: the error is that of a first derivative),
+    symmetrized."""
+    point = np.asarray(point, dtype=float)
+    steps = 1e-5 * np.where(point != 0, np.abs(point), 1e-3)
+    columns = []
+    for i, step in enumerate(steps):
+        moved = np.zeros_like(point)
+        moved[i] = step
+        up, down = np.asarray(gradient(point + moved)), np.asarray(gradient(point - moved))
+        columns.append((up - down) / (2 * step))
+    hessian = np.column_stack(columns)
+    return (hessian + hessian.T) / 2
 
 
 def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

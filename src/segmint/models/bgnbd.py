@@ -11,16 +11,20 @@ Pareto/NBD Model", Marketing Science 24(2). While alive, a customer orders at ra
 
 computed here in logs: ``log L = A + logaddexp(-(r+x) log(alpha+T),
 log a - log(b+x-1) - (r+x) log(alpha+t_x))`` where ``A`` depends on ``x`` only and is computed
-once per distinct ``x``. Predictions: equation 10 (expected orders in the next ``t``),
-probability alive (their appendix), and the unconditional ``E[X(t)]`` (equation 9).
+once per distinct ``x``. Its gradient is analytic (``RepeatData.gradient`` states it), so BFGS
+fits a million customers in a few dozen evaluations. Predictions: equation 10 (expected orders
+in the next ``t``; its hypergeometric factor depends on ``x`` and ``T`` alone and is computed
+once per distinct pair), probability alive (their appendix), and the unconditional ``E[X(t)]``
+(equation 9).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from segmint.models.base import (
     ArrayLike,
@@ -46,8 +50,10 @@ class BetaGeoModel(MaximumLikelihoodModel):
     ) -> Self:
         """Maximum-likelihood estimates from repeat orders, recency and age per customer."""
         data = RepeatData.of(frequency, recency, T, weights)
-        start = np.array([1.0, max(float(np.average(data.T, weights=data.weights)), 1e-3), 1, 1])
-        return self._maximize(data.negative_log_likelihood, start, data.customers)
+        start = np.array([1.0, max(data.mean_T, 1e-3), 1, 1])
+        return self._maximize(
+            data.negative_log_likelihood, start, data.customers, gradient=data.gradient
+        )
 
     # -- predictions -----------------------------------------------------------------
     def probability_alive(
@@ -69,14 +75,33 @@ class BetaGeoModel(MaximumLikelihoodModel):
         T: ArrayLike,  # noqa: N803
     ) -> np.ndarray:
         """Expected orders in the next ``t`` time units (equation 10)."""
-        r, alpha, a, b = self._require_fitted()
+        if np.ndim(t) == 0:
+            return self.expected_purchases_by_horizon([t], frequency, recency, T)[0]
+        params = self._require_fitted()
         x, t_x, age = checked_summary(frequency, recency, T)
-        t = np.asarray(t, dtype=float)
-        z = t / (alpha + age + t)
-        log_shrink = (r + x) * (np.log(alpha + age) - np.log(alpha + age + t))
-        tail = np.exp(log_shrink) * hyp2f1(r + x, b + x, a + b + x - 1, z)
-        numerator = (a + b + x - 1) / (a - 1) * (1 - tail)
-        return numerator * np.exp(-_log_odds_denominator(r, alpha, a, b, x, t_x, age))
+        if_alive = _orders_if_alive(params, np.asarray(t, dtype=float), x, age)
+        return if_alive * np.exp(-_log_odds_denominator(*params, x, t_x, age))
+
+    def expected_purchases_by_horizon(
+        self,
+        horizons: ArrayLike,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,  # noqa: N803
+    ) -> np.ndarray:
+        """:meth:`expected_purchases` for each of several horizons, one row per horizon
+        (CLV asks for twelve). P(alive) is computed once, and the hypergeometric term, which
+        depends on ``x`` and ``T`` alone, once per distinct ``(x, T)`` pair and horizon (a
+        summary in whole days has a few such pairs per ten customers)."""
+        params = self._require_fitted()
+        x, t_x, age = checked_summary(frequency, recency, T)
+        alive = np.exp(-_log_odds_denominator(*params, x, t_x, age)).ravel()
+        pair_x, pair_age, where = _distinct_pairs(x.ravel(), age.ravel())
+        rows = [
+            (_orders_if_alive(params, t, pair_x, pair_age)[where] * alive).reshape(x.shape)
+            for t in np.atleast_1d(np.asarray(horizons, dtype=float))
+        ]
+        return np.array(rows)
 
     def expected_purchases_new(self, t: ArrayLike) -> np.ndarray:
         """Expected orders in a new customer's first ``t`` time units (equation 9)."""
@@ -123,8 +148,16 @@ class BetaGeoModel(MaximumLikelihoodModel):
 
 
 class RepeatData:
-    """Repeat orders, recency and age per customer, with the terms that depend on the
-    number of repeat orders alone indexed by distinct count."""
+    """Repeat orders, recency and age per customer, reduced once before optimizing.
+
+    A customer without repeat orders contributes ``-r log(1 + T/alpha)`` (``A = r log alpha``
+    at ``x = 0``): those customers are merged by ``T``. For repeat buyers the terms in ``x``
+    alone are computed once per distinct ``x`` against the total weight of its customers,
+    and ``log(alpha + T)``, ``log(alpha + t_x)`` once per distinct age (a summary in whole
+    days has a few thousand); only the two power terms and their ``logaddexp`` are per
+    customer. The per-customer intermediates of the last point evaluated are kept, so that
+    the gradient at that point (what BFGS asks for next) reuses them.
+    """
 
     def __init__(
         self,
@@ -133,10 +166,21 @@ class RepeatData:
         T: np.ndarray,  # noqa: N803
         weights: np.ndarray,
     ):
-        self.x, self.t_x, self.T, self.weights = x, t_x, T, weights
-        self.counts, self.index = distinct_values(x)
-        self.repeat = x > 0
+        once = x == 0
+        self.once_T, by_age = np.unique(T[once], return_inverse=True)
+        self.once_weights = np.bincount(by_age, weights=weights[once], minlength=len(self.once_T))
+        repeat = ~once
+        self.x, self.t_x, self.T = x[repeat], t_x[repeat], T[repeat]
+        self.weights = weights[repeat]
+        self.counts, self.index = distinct_values(self.x)
+        self.ages, at = distinct_values(np.concatenate([self.T, self.t_x]))
+        self.T_at, self.t_x_at = at[: len(self.T)], at[len(self.T) :]
+        self.weight_per_count = np.bincount(
+            self.index, weights=self.weights, minlength=len(self.counts)
+        )
         self.customers = float(weights.sum())
+        self.mean_T = float(np.average(T, weights=weights)) if self.customers > 0 else 1.0
+        self._last: tuple[bytes, _Intermediates] | None = None
 
     @classmethod
     def of(
@@ -149,26 +193,101 @@ class RepeatData:
         x, t_x, age = checked_summary(frequency, recency, T)
         return cls(x, t_x, age, as_weights(weights, len(x)))
 
-    def log_likelihoods(self, params: np.ndarray) -> np.ndarray:
-        """Each customer's log-likelihood (equation 6, in logs)."""
+    def negative_log_likelihood(self, params: np.ndarray) -> float:
+        """``-sum(weights * log L)`` (equation 6, in logs)."""
         r, alpha, a, b = params
         u = self.counts
         per_count = (
             gammaln(r + u) - gammaln(r) + r * np.log(alpha) + betaln(a, b + u) - betaln(a, b)
         )
-        with np.errstate(divide="ignore", invalid="ignore"):  # b + x - 1 <= 0 only at x = 0
-            log_b_term = np.log(a) - np.log(b + u - 1)
-        x = self.x
-        alive = -(r + x) * np.log(alpha + self.T)
-        gone = np.where(
-            self.repeat,
-            log_b_term[self.index] - (r + x) * np.log(alpha + self.t_x),
-            -np.inf,
+        log_likelihood = (
+            -r * (self.once_weights @ np.log1p(self.once_T / alpha))
+            + self.weight_per_count @ per_count
+            + _dot(self.weights, self._intermediates(params).both)
         )
-        return per_count[self.index] + np.logaddexp(alive, gone)
+        return -float(log_likelihood)
 
-    def negative_log_likelihood(self, params: np.ndarray) -> float:
-        return -float((self.weights * self.log_likelihoods(params)).sum())
+    def gradient(self, params: np.ndarray) -> np.ndarray:
+        """Gradient of :meth:`negative_log_likelihood` in ``(r, alpha, a, b)``.
+
+        With ``s`` the dropped-out term's share of each customer's bracket (0 without repeat
+        orders) and ``psi`` the digamma function, ``d log L / d``:
+
+        - ``r``: ``psi(r+x) - psi(r) + log alpha - (1-s) log(alpha+T) - s log(alpha+t_x)``;
+        - ``alpha``: ``r/alpha - (r+x) ((1-s)/(alpha+T) + s/(alpha+t_x))``;
+        - ``a``: ``psi(a+b) - psi(a+b+x) + s/a``;
+        - ``b``: ``psi(b+x) - psi(a+b+x) - psi(b) + psi(a+b) - s/(b+x-1)``.
+        """
+        r, alpha, a, b = params
+        u, per_count = self.counts, self.weight_per_count
+        each = self._intermediates(params)
+        gone_share = np.where(each.excess > 0, 1.0, each.tail)
+        gone_share /= 1 + each.tail
+        gone_share *= self.weights
+        alive_share = self.weights - gone_share
+        rx = r + self.x
+        once_ratio = self.once_T / alpha
+        d_r = (
+            per_count @ (digamma(r + u) - digamma(r) + np.log(alpha))
+            - _dot(alive_share, each.log_alpha_T)
+            - _dot(gone_share, each.log_alpha_t)
+            - self.once_weights @ np.log1p(once_ratio)
+        )
+        d_alpha = (
+            per_count.sum() * r / alpha
+            - _dot(alive_share * rx, 1 / (alpha + self.T))
+            - _dot(gone_share * rx, 1 / (alpha + self.t_x))
+            + r / alpha * (self.once_weights @ (once_ratio / (1 + once_ratio)))
+        )
+        dropout = digamma(a + b) - digamma(a + b + u)
+        gone_per_count = np.bincount(self.index, weights=gone_share, minlength=len(u))
+        d_a = per_count @ dropout + gone_per_count.sum() / a
+        d_b = (
+            per_count @ (dropout + digamma(b + u) - digamma(b))
+            - (gone_per_count / (b + u - 1)).sum()
+        )
+        return -np.array([d_r, d_alpha, d_a, d_b])
+
+    def _intermediates(self, params: np.ndarray) -> _Intermediates:
+        """The per-customer terms at ``params``, computed once per point."""
+        key = np.asarray(params, dtype=float).tobytes()
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        r, alpha, a, b = params
+        rx = r + self.x
+        log_ages = np.log(alpha + self.ages)
+        log_alpha_T = log_ages.take(self.T_at)
+        log_alpha_t = log_ages.take(self.t_x_at)
+        log_b_term = np.log(a) - np.log(b + self.counts - 1)
+        alive = -rx * log_alpha_T
+        gone = log_b_term.take(self.index) - rx * log_alpha_t
+        excess = gone - alive
+        tail = np.exp(-np.abs(excess))  # the smaller term over the larger, in (0, 1]
+        # log(1 + tail) is within 1.2e-16 of log1p(tail): nothing next to the larger term.
+        both = np.log(1 + tail)
+        both += np.maximum(alive, gone)
+        each = _Intermediates(log_alpha_T, log_alpha_t, both, excess, tail)
+        self._last = (key, each)
+        return each
+
+
+@dataclass(frozen=True)
+class _Intermediates:
+    """Per repeat buyer at one point: ``log(alpha+T)``, ``log(alpha+t_x)``, the log of the
+    bracket of equation 6 (``logaddexp`` of its two terms), the dropped-out term's log over
+    the other's, and the smaller term over the larger."""
+
+    log_alpha_T: np.ndarray  # noqa: N815
+    log_alpha_t: np.ndarray
+    both: np.ndarray
+    excess: np.ndarray
+    tail: np.ndarray
+
+
+def _dot(left: np.ndarray, right: np.ndarray) -> float:
+    """``left @ right`` for long vectors without BLAS: a multi-threaded OpenBLAS ``ddot``
+    took 40 times longer (8 ms for 500,000 values) on a busy 2-core machine."""
+    return float(np.einsum("i,i->", left, right))
 
 
 def negative_log_likelihood(
@@ -182,6 +301,40 @@ def negative_log_likelihood(
     return RepeatData.of(frequency, recency, T, weights).negative_log_likelihood(
         np.asarray(params, dtype=float)
     )
+
+
+def negative_log_likelihood_gradient(
+    params: np.ndarray,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,  # noqa: N803
+    weights: ArrayLike | None = None,
+) -> np.ndarray:
+    """Gradient of :func:`negative_log_likelihood` in ``(r, alpha, a, b)``."""
+    return RepeatData.of(frequency, recency, T, weights).gradient(np.asarray(params, dtype=float))
+
+
+def _orders_if_alive(
+    params: tuple[float, ...],
+    t: np.ndarray,
+    x: np.ndarray,
+    age: np.ndarray,
+) -> np.ndarray:
+    """Equation 10 without its P(alive) factor: ``(a+b+x-1)/(a-1) [1 - ((alpha+T) /
+    (alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]``."""
+    r, alpha, a, b = params
+    log_shrink = (r + x) * (np.log(alpha + age) - np.log(alpha + age + t))
+    tail = np.exp(log_shrink) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + age + t))
+    return (a + b + x - 1) / (a - 1) * (1 - tail)
+
+
+def _distinct_pairs(x: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct ``(x, age)`` pairs and, for each customer, the index of theirs (``x``
+    holds whole numbers, so ``x * distinct ages + age's rank`` numbers the pairs)."""
+    ages, age_code = np.unique(age, return_inverse=True)
+    pair_code = x.astype(np.int64) * len(ages) + age_code
+    _, first, where = np.unique(pair_code, return_index=True, return_inverse=True)
+    return x[first], age[first], where
 
 
 def _log_odds_denominator(
@@ -201,4 +354,9 @@ def _log_odds_denominator(
     return np.where(x > 0, np.logaddexp(0, ratio), 0.0)
 
 
-__all__ = ["BetaGeoModel", "RepeatData", "negative_log_likelihood"]
+__all__ = [
+    "BetaGeoModel",
+    "RepeatData",
+    "negative_log_likelihood",
+    "negative_log_likelihood_gradient",
+]

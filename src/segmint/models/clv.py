@@ -46,13 +46,11 @@ def customer_lifetime_value(
     if monthly_discount < 0:
         raise ValueError("the monthly discount rate cannot be negative")
     month = units_per_month(orders_model.time_unit)
-    value = np.zeros(np.broadcast(np.asarray(frequency), np.asarray(T)).shape)
-    before = np.zeros_like(value)
-    for m in range(1, months + 1):
-        by_now = orders_model.expected_purchases(m * month, frequency, recency, T)
-        value = value + (by_now - before) / (1 + monthly_discount) ** m
-        before = by_now
-    return value * np.asarray(spend_per_order, dtype=float)
+    ends = month * np.arange(1, months + 1)
+    by_month_end = orders_model.expected_purchases_by_horizon(ends, frequency, recency, T)
+    in_month = np.diff(by_month_end, axis=0, prepend=0.0)
+    discounts = (1 + monthly_discount) ** -np.arange(1.0, months + 1)
+    return np.tensordot(discounts, in_month, axes=1) * np.asarray(spend_per_order, dtype=float)
 
 
 def churn_risk_tier(probability_alive: ArrayLike) -> np.ndarray:
