@@ -51,7 +51,8 @@ def cluster(
     silhouette), store every customer's cluster, record the run and refresh."""
     as_of = latest_as_of(store)
     features = behaviour_frame(store)
-    previous = previous_model(store)
+    last = latest_run(store, "clusters")
+    previous = ClusterModel.from_dict(last["models"][NAME]) if last else None
     model = fit_clusters(features, k=k, k_range=k_range, previous=previous)
     run = ModelRun(kind="clusters", as_of=as_of, calibration_end=as_of)
     run.models = {NAME: model.to_dict()}
@@ -60,7 +61,7 @@ def cluster(
         "clustered": model.customers,
         "k": model.k,
         "k_given": k is not None,
-        "previous_run_id": previous_run_id(store),
+        "previous_run_id": last["run_id"] if last else None,
     }
     run_id = next_run_id(store)
     with store.transaction():
@@ -79,17 +80,6 @@ def behaviour_frame(store: Store) -> pd.DataFrame:
     features = stored_features(store)
     columns = ["customer_id", *dict.fromkeys((*BEHAVIOUR, REVENUE))]
     return features.select(columns).order_by("customer_id").to_pandas()
-
-
-def previous_model(store: Store) -> ClusterModel | None:
-    """The latest clustering's model, to keep its ids and names; None before the first."""
-    run = latest_run(store, "clusters")
-    return ClusterModel.from_dict(run["models"][NAME]) if run else None
-
-
-def previous_run_id(store: Store) -> int | None:
-    run = latest_run(store, "clusters")
-    return run["run_id"] if run else None
 
 
 def _members(batch: pd.DataFrame, model: ClusterModel, run_id: int, as_of: date) -> pa.Table:

@@ -27,13 +27,12 @@ from segmint.models.checks import data_profile, thin_data_warnings
 from segmint.models.churn import ChurnBacktest, churn_backtest
 from segmint.models.paretonbd import ParetoNBDModel
 from segmint.models.runs import ModelRun, next_run_id, record_run
-from segmint.models.scoring import FittedModels, fit_models
+from segmint.models.scoring import FittedModels, fit_models, weighted_rows
 from segmint.models.summary import (
     TIME_UNITS,
     customer_summary,
     holdout_summary,
     latest_order_date,
-    transactions,
 )
 from segmint.models.validation import (
     calibration_plot,
@@ -154,9 +153,10 @@ def validate_model(
 
 
 def _fit_pareto(summary: ir.Table, time_unit: str) -> ParetoNBDModel:
-    rows = summary.group_by(["frequency", "recency", "T"]).aggregate(n=summary.count())
-    data = rows.to_pandas()
-    return ParetoNBDModel(time_unit).fit(data.frequency, data.recency, data["T"], data.n)
+    rows = weighted_rows(summary)
+    return ParetoNBDModel(time_unit).fit(
+        *(rows.column(c).to_numpy() for c in ("frequency", "recency", "T", "n"))
+    )
 
 
 def _holdout_frame(
@@ -165,10 +165,7 @@ def _holdout_frame(
     """Per calibration customer: the summary, holdout transactions and spend, and the days
     from the calibration end to their first holdout order (NaN: none)."""
     holdout = holdout_summary(orders, refunds, calibration_end, end)
-    days = transactions(orders, refunds, end)
-    later = days.filter(days.day > calibration_end)
-    first = later.group_by("customer_id").aggregate(first_day=later.day.min())
-    joined = summary.join(holdout, "customer_id").left_join(first, "customer_id")
+    joined = summary.join(holdout, "customer_id")
     frame = joined.select(
         "customer_id",
         "frequency",
@@ -177,7 +174,7 @@ def _holdout_frame(
         "monetary_value",
         "holdout_transactions",
         "holdout_spend",
-        first_after=joined.first_day.delta(calibration_end, unit="day").cast("float64"),
+        first_after=joined.first_holdout_day.delta(calibration_end, unit="day").cast("float64"),
     ).to_pandas()
     return frame.sort_values("customer_id", ignore_index=True)
 

@@ -12,7 +12,7 @@ from datetime import date
 import ibis.expr.types as ir
 
 from segmint.features.catalog import feature
-from segmint.features.tables import Tables
+from segmint.features.tables import Tables, latest_run_as_of
 
 GROUP = "Clusters"
 
@@ -27,6 +27,5 @@ CLUSTER = feature(
 
 def cluster_features(tables: Tables, as_of: date) -> ir.Table:
     """``customer_id`` and ``cluster`` of the latest clustering as of ``as_of``."""
-    runs = tables.cluster_members.filter(tables.cluster_members.as_of <= as_of)
-    latest = runs.filter(runs.run_id == runs.run_id.max())
+    latest = latest_run_as_of(tables.cluster_members, as_of)
     return latest.select("customer_id", **{CLUSTER: latest.cluster})

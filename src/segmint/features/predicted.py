@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.features.catalog import feature
-from segmint.features.tables import Tables
+from segmint.features.tables import Tables, latest_run_as_of
 
 GROUP = "Predictions"
 
@@ -69,8 +69,7 @@ CHURN_RISK = feature(
 
 def predicted_features(tables: Tables, as_of: date) -> ir.Table:
     """``customer_id`` and the predictions of the latest run as of ``as_of``."""
-    runs = tables.predictions.filter(tables.predictions.as_of <= as_of)
-    latest = runs.filter(runs.run_id == runs.run_id.max())
+    latest = latest_run_as_of(tables.predictions, as_of)
     return latest.select(
         "customer_id",
         **{

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date
 
 import ibis.expr.types as ir
 
@@ -18,6 +19,13 @@ def stored_features(store: Store) -> ir.Table:
     if FEATURES_TABLE not in store.con.list_tables():
         raise WorkspaceError("no features yet", hint="run `segmint refresh` first")
     return store.table(FEATURES_TABLE)
+
+
+def latest_run_as_of(runs: ir.Table, as_of: date) -> ir.Table:
+    """The rows of a per-run table (``predictions``, ``cluster_members``: ``run_id``,
+    ``as_of``, ...) of its latest run made as of ``as_of`` or earlier."""
+    usable = runs.filter(runs.as_of <= as_of)
+    return usable.filter(usable.run_id == usable.run_id.max())
 
 
 #: The canonical tables features are computed from.

@@ -15,9 +15,9 @@ import numpy as np
 
 from segmint.models.base import ArrayLike
 from segmint.models.bgnbd import BetaGeoModel
+from segmint.models.summary import TIME_UNITS
 
 DAYS_PER_MONTH = 365.25 / 12
-DAYS_PER_UNIT = {"day": 1.0, "week": 7.0}
 #: Churn risk (1 - P(alive)) tiers: ``low`` under 0.33, ``medium`` to 0.66, ``high`` above,
 #: compared on P(alive) (above 0.67, from 0.34) so that decimal bounds stay exact.
 LOW_RISK_ALIVE_ABOVE = 0.67
@@ -26,9 +26,9 @@ HIGH_RISK_ALIVE_BELOW = 0.34
 
 def units_per_month(time_unit: str) -> float:
     """How many of the model's time units make a month."""
-    if time_unit not in DAYS_PER_UNIT:
-        raise ValueError(f"time unit must be one of {', '.join(DAYS_PER_UNIT)}, not {time_unit!r}")
-    return DAYS_PER_MONTH / DAYS_PER_UNIT[time_unit]
+    if time_unit not in TIME_UNITS:
+        raise ValueError(f"time unit must be one of {', '.join(TIME_UNITS)}, not {time_unit!r}")
+    return DAYS_PER_MONTH / TIME_UNITS[time_unit]
 
 
 def customer_lifetime_value(

@@ -73,20 +73,24 @@ def fit_models(summary: ir.Table, time_unit: str, monthly_discount: float = 0.01
     (:func:`segmint.models.summary.customer_summary`), reading only what each likelihood needs:
     customers sharing ``(frequency, recency, T)`` are one weighted row, and customers without
     repeat transactions one row for the spend model (which leaves them out and counts them)."""
-    rows = summary.group_by(["frequency", "recency", "T"]).aggregate(n=summary.count())
-    rows = rows.to_pyarrow()
-    orders = BetaGeoModel(time_unit).fit(
-        _floats(rows, "frequency"), _floats(rows, "recency"), _floats(rows, "T"), _floats(rows, "n")
-    )
+    rows = weighted_rows(summary)
+    x, n = _floats(rows, "frequency"), _floats(rows, "n")
+    orders = BetaGeoModel(time_unit).fit(x, _floats(rows, "recency"), _floats(rows, "T"), n)
     repeat = summary.filter(summary.frequency > 0).select("frequency", "monetary_value")
     repeat = repeat.to_pyarrow()
-    once = summary.filter(summary.frequency == 0).count().to_pyarrow().as_py()
+    once = n[x == 0].sum()
     spend = GammaGammaModel(time_unit).fit(
         np.append(_floats(repeat, "frequency"), 0.0),
         np.append(_floats(repeat, "monetary_value"), 0.0),
-        np.append(np.ones(repeat.num_rows), float(once)),
+        np.append(np.ones(repeat.num_rows), once),
     )
     return FittedModels(orders, spend, monthly_discount)
+
+
+def weighted_rows(summary: ir.Table) -> pa.Table:
+    """``frequency, recency, T, n``: the distinct rows of a customer summary and how many
+    customers share each, all a purchase-count likelihood reads."""
+    return summary.group_by(["frequency", "recency", "T"]).aggregate(n=summary.count()).to_pyarrow()
 
 
 def score_batches(

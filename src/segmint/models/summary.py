@@ -91,9 +91,10 @@ def customer_summary(
 def holdout_summary(
     orders: ir.Table, refunds: ir.Table, calibration_end: date, holdout_end: date
 ) -> ir.Table:
-    """``customer_id, holdout_transactions, holdout_spend`` for every customer with a counted
-    order up to ``calibration_end``: transactions (distinct days) and their net sales after
-    ``calibration_end`` up to ``holdout_end`` inclusive (0 for none). Customers whose first
+    """``customer_id, holdout_transactions, holdout_spend, first_holdout_day`` for every
+    customer with a counted order up to ``calibration_end``: transactions (distinct days) and
+    their net sales after ``calibration_end`` up to ``holdout_end`` inclusive (0 for none), and
+    the day of the first of them (none without one). Customers whose first
     order falls in the holdout are left out: the models predict only calibration customers."""
     if holdout_end <= calibration_end:
         raise SegmintError(
@@ -105,11 +106,13 @@ def holdout_summary(
         _first=days.day.min(),
         holdout_transactions=days.count(where=later),
         _spend=days.spend.sum(where=later),
+        first_holdout_day=days.day.min(where=later),
     )
     return per_customer.filter(per_customer._first <= calibration_end).select(
         "customer_id",
         holdout_transactions=per_customer.holdout_transactions.cast("int64"),
         holdout_spend=per_customer._spend.cast("float64").fill_null(0.0),
+        first_holdout_day=per_customer.first_holdout_day,
     )
 
 
