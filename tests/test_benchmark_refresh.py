@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "refresh.py"
+from benchmark_run import run_benchmark
 
 
 @pytest.mark.slow
 def test_refresh_benchmark_at_a_tiny_size(tmp_path: Path):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--customers", "2000", "--orders", "10000"]
-        + ["--events", "3000", "--keep", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    args = ("--customers", "2000", "--orders", "10000", "--events", "3000", "--keep")
+    out = run_benchmark("refresh.py", *args, str(tmp_path))
     assert "generated 2,000 customers, 10,000 orders" in out
     for label in ("segmint refresh", "segmint RFM + value", "pandas", "arrow floor"):
         assert re.search(rf"^{re.escape(label)}\s+\d+\.\d\d\s", out, re.M), out
