@@ -220,13 +220,15 @@ def export_orders(work: Path) -> None:
     target = work / ORDERS_EXPORT
     if target.exists() and target.stat().st_mtime >= (work / MANIFEST).stat().st_mtime:
         return
+    from segmint.definitions import counted_orders
+    from segmint.models.summary import latest_order_date
     from segmint.store import Store
 
     store = Store(work / WORKSPACE)
     try:
         orders, refunds = store.table("orders"), store.table("refunds")
-        placed = orders.filter(orders.status == "placed")
-        as_of = placed.placed_date.max().to_pyarrow().as_py()
+        placed = counted_orders(orders)
+        as_of = latest_order_date(orders)
         refunds = refunds.filter(refunds.refunded_date <= as_of)
         refunded = refunds.group_by("order_id").aggregate(merchandise=refunds.product_amount.sum())
         joined = placed.left_join(refunded, "order_id")

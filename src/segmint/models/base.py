@@ -139,7 +139,7 @@ class MaximumLikelihoodModel:
             "model": self.NAME,
             "time_unit": self.time_unit,
             "params": self.params_,
-            "standard_errors": {k: _json_number(v) for k, v in self.standard_errors_.items()},
+            "standard_errors": {k: json_number(v) for k, v in self.standard_errors_.items()},
             "log_likelihood": self.log_likelihood_,
             "customers": self.customers_,
             "converged": self.converged_,
@@ -156,8 +156,7 @@ class MaximumLikelihoodModel:
         model = cls(time_unit=data.get("time_unit", "week"))
         model.params_ = {name: float(data["params"][name]) for name in cls.PARAMETERS}
         model.standard_errors_ = {
-            k: math.nan if v is None else float(v)
-            for k, v in data.get("standard_errors", {}).items()
+            k: read_number(v) for k, v in data.get("standard_errors", {}).items()
         }
         model.log_likelihood_ = float(data.get("log_likelihood", math.nan))
         model.customers_ = float(data.get("customers", math.nan))
@@ -263,6 +262,21 @@ def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(values, return_inverse=True)
 
 
+def distinct_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The distinct rows of ``columns`` (sorted) and each input row's index into them: one
+    lexicographic sort, much faster than ``np.unique(..., axis=0)``."""
+    order = np.lexsort(columns[::-1])
+    ordered = [column[order] for column in columns]
+    repeats = np.ones(len(order), dtype=bool)
+    repeats[:1] = False
+    for column in ordered:
+        repeats[1:] &= column[1:] == column[:-1]
+    starts = ~repeats
+    index = np.empty(len(order), dtype=np.intp)
+    index[order] = np.cumsum(starts) - 1
+    return tuple(column[starts] for column in ordered), index
+
+
 def as_weights(weights: np.ndarray | None, size: int) -> np.ndarray:
     """Customer weights (how many customers share a row); one each when not given."""
     if weights is None:
@@ -293,5 +307,11 @@ def checked_summary(
     return x, t_x, age
 
 
-def _json_number(value: float) -> float | None:
-    return None if not math.isfinite(value) else value
+def json_number(value: float) -> float | None:
+    """A number as a model file stores it: None where it is not finite (JSON has no NaN)."""
+    return float(value) if math.isfinite(value) else None
+
+
+def read_number(value: Any) -> float:
+    """A number read back from a model file: NaN where the file holds none."""
+    return math.nan if value is None else float(value)

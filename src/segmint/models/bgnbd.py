@@ -31,6 +31,7 @@ from segmint.models.base import (
     MaximumLikelihoodModel,
     as_weights,
     checked_summary,
+    distinct_rows,
     distinct_values,
 )
 
@@ -96,7 +97,7 @@ class BetaGeoModel(MaximumLikelihoodModel):
         params = self._require_fitted()
         x, t_x, age = checked_summary(frequency, recency, T)
         alive = np.exp(-_log_odds_denominator(*params, x, t_x, age)).ravel()
-        pair_x, pair_age, where = _distinct_pairs(x.ravel(), age.ravel())
+        (pair_x, pair_age), where = distinct_rows(x.ravel(), age.ravel())
         rows = [
             (_orders_if_alive(params, t, pair_x, pair_age)[where] * alive).reshape(x.shape)
             for t in np.atleast_1d(np.asarray(horizons, dtype=float))
@@ -167,7 +168,7 @@ class RepeatData:
         weights: np.ndarray,
     ):
         once = x == 0
-        self.once_T, by_age = np.unique(T[once], return_inverse=True)
+        self.once_T, by_age = distinct_values(T[once])
         self.once_weights = np.bincount(by_age, weights=weights[once], minlength=len(self.once_T))
         repeat = ~once
         self.x, self.t_x, self.T = x[repeat], t_x[repeat], T[repeat]
@@ -326,15 +327,6 @@ def _orders_if_alive(
     log_shrink = (r + x) * (np.log(alpha + age) - np.log(alpha + age + t))
     tail = np.exp(log_shrink) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + age + t))
     return (a + b + x - 1) / (a - 1) * (1 - tail)
-
-
-def _distinct_pairs(x: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct ``(x, age)`` pairs and, for each customer, the index of theirs (``x``
-    holds whole numbers, so ``x * distinct ages + age's rank`` numbers the pairs)."""
-    ages, age_code = np.unique(age, return_inverse=True)
-    pair_code = x.astype(np.int64) * len(ages) + age_code
-    _, first, where = np.unique(pair_code, return_index=True, return_inverse=True)
-    return x[first], age[first], where
 
 
 def _log_odds_denominator(

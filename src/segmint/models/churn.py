@@ -38,6 +38,7 @@ from segmint.definitions import counted_orders
 from segmint.errors import SegmintError
 from segmint.features import CATALOG, compute_features
 from segmint.features.tables import Tables
+from segmint.models.base import json_number
 from segmint.models.summary import customer_summary, latest_order_date
 from segmint.store import Store
 
@@ -99,11 +100,18 @@ def model_features(columns: list[str] | tuple[str, ...]) -> tuple[list[str], lis
     return numeric, [name for name in CATEGORICAL if name in columns]
 
 
-def feature_table(store: Store, as_of: date) -> ir.Table:
+def staged_tables(store: Store) -> Tables:
+    """The workspace tables with the enriched order lines staged once, for features of any
+    number of days."""
+    return Tables.of(store).with_staged_lines(store.stage)
+
+
+def feature_table(store: Store, as_of: date, tables: Tables | None = None) -> ir.Table:
     """``customer_id`` and the model's features as of ``as_of`` (numbers as float64) for
-    every customer with a counted order by then. Staged in the store's temporary tables,
-    which the next call overwrites: read it before computing another day's."""
-    features = compute_features(Tables.of(store), store.stage, as_of).table
+    every customer with a counted order by then (``tables``: :func:`staged_tables`, to share
+    between days). Staged in the store's temporary tables, which the next call overwrites:
+    read it before computing another day's."""
+    features = compute_features(tables or staged_tables(store), store.stage, as_of).table
     numeric, categorical = model_features(features.columns)
     features = features.filter(features.number_of_orders > 0)
     return features.select(
@@ -113,16 +121,21 @@ def feature_table(store: Store, as_of: date) -> ir.Table:
     )
 
 
-def feature_frame(store: Store, as_of: date) -> pd.DataFrame:
+def feature_frame(store: Store, as_of: date, tables: Tables | None = None) -> pd.DataFrame:
     """:func:`feature_table` as a DataFrame sorted by ``customer_id``: what
     :meth:`ChurnModel.predict_proba` scores."""
-    return _sorted_frame(feature_table(store, as_of))
+    return _sorted_frame(feature_table(store, as_of, tables))
 
 
-def training_frame(store: Store, as_of: date, horizon_days: int = HORIZON_DAYS) -> pd.DataFrame:
+def training_frame(
+    store: Store,
+    as_of: date,
+    horizon_days: int = HORIZON_DAYS,
+    tables: Tables | None = None,
+) -> pd.DataFrame:
     """The features as of ``as_of`` of the label population, with its ``churned`` label."""
     labels = churn_labels(store.table("orders"), as_of, horizon_days)
-    return _sorted_frame(feature_table(store, as_of).join(labels, "customer_id"))
+    return _sorted_frame(feature_table(store, as_of, tables).join(labels, "customer_id"))
 
 
 def _sorted_frame(table: ir.Table) -> pd.DataFrame:
@@ -327,7 +340,7 @@ class LabelWindow:
             "labels_to": self.last_day.isoformat(),
             "customers": self.customers,
             "churners": self.churners,
-            "churn_rate": _finite_or_none(self.churn_rate),
+            "churn_rate": json_number(self.churn_rate),
         }
 
 
@@ -378,10 +391,10 @@ class ChurnBacktest:
             {
                 "score": s.score,
                 "customers": self.evaluate.customers,
-                "base_rate": _finite_or_none(self.base_rate),
-                "roc_auc": _finite_or_none(s.roc_auc),
-                "precision_top_decile": _finite_or_none(s.precision_top_decile),
-                "lift_top_decile": _finite_or_none(s.lift_top_decile),
+                "base_rate": json_number(self.base_rate),
+                "roc_auc": json_number(s.roc_auc),
+                "precision_top_decile": json_number(s.precision_top_decile),
+                "lift_top_decile": json_number(s.lift_top_decile),
             }
             for s in self.scores
         ]
@@ -419,8 +432,9 @@ def churn_backtest(
     train_window, evaluate_window = backtest_windows(end, horizon_days)
     train_window = counted_window(orders, train_window, "training")
     evaluate_window = counted_window(orders, evaluate_window, "evaluation")
-    model = train_churn_model(store, train_window, max_training_rows, random_state)
-    evaluation = training_frame(store, evaluate_window.as_of, horizon_days)
+    tables = staged_tables(store)
+    model = train_churn_model(store, train_window, max_training_rows, random_state, tables)
+    evaluation = training_frame(store, evaluate_window.as_of, horizon_days, tables)
     churned = evaluation["churned"].astype(bool).to_numpy()
     baseline, p_alive, no_order = bgnbd_scores(store, evaluation["customer_id"], evaluate_window)
     return ChurnBacktest(
@@ -439,10 +453,14 @@ def churn_backtest(
 
 
 def train_churn_model(
-    store: Store, window: LabelWindow, max_training_rows: int = 200_000, random_state: int = 0
+    store: Store,
+    window: LabelWindow,
+    max_training_rows: int = 200_000,
+    random_state: int = 0,
+    tables: Tables | None = None,
 ) -> ChurnModel:
     """A model fitted on ``window``: features as of its as-of day, labels in its horizon."""
-    train = training_frame(store, window.as_of, window.horizon_days)
+    train = training_frame(store, window.as_of, window.horizon_days, tables)
     check_labels(train["churned"], f"the training window (as of {window.as_of})")
     return fit_churn_model(train, max_training_rows, random_state)
 
@@ -463,8 +481,9 @@ def score_customers(
     as_of = as_of or latest_order_date(store.table("orders"))
     _, latest = backtest_windows(as_of, horizon_days)
     latest = counted_window(store.table("orders"), latest, "training")
-    model = train_churn_model(store, latest, max_training_rows, random_state)
-    current = feature_frame(store, as_of)
+    tables = staged_tables(store)
+    model = train_churn_model(store, latest, max_training_rows, random_state, tables)
+    current = feature_frame(store, as_of, tables)
     probability = model.predict_proba(current)
     return pd.DataFrame({"customer_id": current["customer_id"], "churn_probability": probability})
 
@@ -486,7 +505,3 @@ def bgnbd_scores(
     x, t_x, age = rows.frequency.to_numpy(), rows.recency.to_numpy(), rows["T"].to_numpy()
     no_order = model.probability_no_order(window.horizon_days / 7, x, t_x, age)
     return model, model.probability_alive(x, t_x, age), no_order
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None

@@ -36,7 +36,13 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
 from segmint.errors import SegmintError
-from segmint.models.base import MaximumLikelihoodModel, as_weights
+from segmint.models.base import (
+    MaximumLikelihoodModel,
+    as_weights,
+    distinct_rows,
+    json_number,
+    read_number,
+)
 
 
 class GammaGammaModel(MaximumLikelihoodModel):
@@ -112,8 +118,8 @@ class GammaGammaModel(MaximumLikelihoodModel):
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         data["excluded"] = {
-            "no_repeat": _json_count(self.excluded_no_repeat_),
-            "nonpositive_spend": _json_count(self.excluded_nonpositive_),
+            "no_repeat": json_number(self.excluded_no_repeat_),
+            "nonpositive_spend": json_number(self.excluded_nonpositive_),
         }
         return data
 
@@ -121,8 +127,8 @@ class GammaGammaModel(MaximumLikelihoodModel):
     def from_dict(cls, data: dict[str, Any]) -> Self:
         model = super().from_dict(data)
         excluded = data.get("excluded") or {}
-        model.excluded_no_repeat_ = _number(excluded.get("no_repeat"))
-        model.excluded_nonpositive_ = _number(excluded.get("nonpositive_spend"))
+        model.excluded_no_repeat_ = read_number(excluded.get("no_repeat"))
+        model.excluded_nonpositive_ = read_number(excluded.get("nonpositive_spend"))
         return model
 
 
@@ -151,7 +157,9 @@ class SpendData:
     @classmethod
     def build(cls, x: np.ndarray, zbar: np.ndarray, weights: np.ndarray) -> SpendData:
         """From customers with x > 0 and zbar > 0."""
-        x, zbar, weights = _merge_equal_rows(x, zbar, weights)
+        # spends rounded to cents repeat often: equal (x, zbar) rows become one weighted row
+        (x, zbar), index = distinct_rows(x, zbar)
+        weights = np.bincount(index, weights=weights)
         x_starts = np.flatnonzero(np.r_[True, np.diff(x) != 0])
         distinct_x = x[x_starts]
         log_zbar = np.log(zbar)
@@ -209,18 +217,6 @@ class SpendData:
         return -np.array([d_p, d_q, d_gamma])
 
 
-def _merge_equal_rows(
-    x: np.ndarray, zbar: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows sorted by (x, zbar), customers with equal (x, zbar) merged into one weighted
-    row (spends rounded to cents repeat often)."""
-    by_zbar = np.argsort(zbar)
-    order = by_zbar[np.argsort(x[by_zbar], kind="stable")]
-    x, zbar, weights = x[order], zbar[order], weights[order]
-    starts = np.flatnonzero(np.r_[True, (np.diff(x) != 0) | (np.diff(zbar) != 0)])
-    return x[starts], zbar[starts], np.add.reduceat(weights, starts)
-
-
 def negative_log_likelihood(
     params: ArrayLike,
     frequency: ArrayLike,
@@ -259,12 +255,3 @@ def _spend_arrays(frequency: ArrayLike, monetary_value: ArrayLike) -> tuple[np.n
     if (x < 0).any():
         raise SegmintError("frequency (repeat transactions) cannot be negative")
     return x, zbar
-
-
-def _number(value: Any) -> float:
-    """A count read from a saved model; NaN when the file does not hold it."""
-    return math.nan if value is None else float(value)
-
-
-def _json_count(value: float) -> float | None:
-    return value if math.isfinite(value) else None

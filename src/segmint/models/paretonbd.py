@@ -47,7 +47,13 @@ from typing import Self
 import numpy as np
 from scipy import special
 
-from segmint.models.base import ArrayLike, MaximumLikelihoodModel, as_weights, checked_summary
+from segmint.models.base import (
+    ArrayLike,
+    MaximumLikelihoodModel,
+    as_weights,
+    checked_summary,
+    distinct_rows,
+)
 
 #: Above this ``z``, scipy's hyp2f1 is not trusted when ``p > q`` (compared with a
 #: high-precision series, it is exact to 1e-13 below it, and for ``p <= q`` up to ``z = 1 -
@@ -310,21 +316,6 @@ def _dropout_horizon(s: float, base: np.ndarray, t: np.ndarray) -> np.ndarray:
     """``[1 - (base/(base+t))^(s-1)] / (s-1)``, also at and near ``s = 1``."""
     span = np.log1p(t / base)
     return span * special.exprel(-(s - 1) * span)
-
-
-def distinct_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    """The distinct rows of ``columns`` (sorted) and each input row's index into them: one
-    lexicographic sort, much faster than ``np.unique(..., axis=0)``."""
-    order = np.lexsort(columns[::-1])
-    ordered = [column[order] for column in columns]
-    repeats = np.ones(len(order), dtype=bool)
-    repeats[:1] = False
-    for column in ordered:
-        repeats[1:] &= column[1:] == column[:-1]
-    starts = ~repeats
-    index = np.empty(len(order), dtype=np.intp)
-    index[order] = np.cumsum(starts) - 1
-    return tuple(column[starts] for column in ordered), index
 
 
 __all__ = [

@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 
 from segmint.definitions import counted_orders, counts
 from segmint.errors import SegmintError
+from segmint.features import default_as_of
 
 #: Days per time unit.
 TIME_UNITS: dict[str, int] = {"day": 1, "week": 7}
@@ -118,7 +119,7 @@ def holdout_summary(
 
 def latest_order_date(orders: ir.Table) -> date:
     """The latest day with a counted order (the default as-of day)."""
-    latest = counted_orders(orders).placed_date.max().to_pyarrow().as_py()
+    latest = default_as_of(orders)
     if latest is None:
         raise SegmintError("no counted orders: nothing to summarize", hint="import orders first")
     return latest
