@@ -64,9 +64,11 @@ class BetaGeoModel(MaximumLikelihoodModel):
         T: ArrayLike,  # noqa: N803
     ) -> np.ndarray:
         """P(still a customer at ``T``): 1 for a customer with no repeat order."""
-        r, alpha, a, b = self._require_fitted()
-        x, t_x, age = checked_summary(frequency, recency, T)
-        return np.exp(-_log_odds_denominator(r, alpha, a, b, x, t_x, age))
+        return self._alive(*checked_summary(frequency, recency, T))
+
+    def _alive(self, x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> np.ndarray:
+        """P(alive) of summaries already checked."""
+        return np.exp(-_log_odds_denominator(*self._require_fitted(), x, t_x, age))
 
     def expected_purchases(
         self,
@@ -126,7 +128,7 @@ class BetaGeoModel(MaximumLikelihoodModel):
         """
         r, alpha, _, _ = self._require_fitted()
         x, t_x, age = checked_summary(frequency, recency, T)
-        alive = self.probability_alive(x, t_x, age)
+        alive = self._alive(x, t_x, age)
         waiting = np.exp((r + x) * (np.log(alpha + age) - np.log(alpha + age + t)))
         return 1 - alive + alive * waiting
 
@@ -141,7 +143,7 @@ class BetaGeoModel(MaximumLikelihoodModel):
         (``P(alive) <= 1/2``), for whom no such time exists."""
         r, alpha, _, _ = self._require_fitted()
         x, t_x, age = checked_summary(frequency, recency, T)
-        alive = self.probability_alive(x, t_x, age)
+        alive = self._alive(x, t_x, age)
         with np.errstate(divide="ignore", invalid="ignore"):
             remaining = 1 - 0.5 / alive
             t = (alpha + age) * np.expm1(-np.log(remaining) / (r + x))
