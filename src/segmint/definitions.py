@@ -20,6 +20,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis.common.deferred import Deferred
 
+from segmint.schema import MONEY
+
 COUNTED_STATUS = "placed"
 
 
@@ -53,6 +55,16 @@ def events_as_of(events: ir.Table, as_of: date | None = None) -> ir.Table:
     return events if as_of is None else events.filter(events.occurred_date <= as_of)
 
 
+def money_sum(amounts: ir.DecimalColumn, where: ir.BooleanValue | None = None) -> ir.DecimalScalar:
+    """The sum of money amounts as money (``decimal(18, 2)``).
+
+    Engines widen a sum of decimals to 38 digits, which DuckDB computes with 128-bit
+    integers; every later step over such a value (a difference, a cast, a comparison) then
+    costs several times more. One customer's or one period's total fits in 18 digits.
+    """
+    return amounts.sum(where=where).cast(MONEY)
+
+
 def customer_value(
     orders: ir.Table,
     refunds: ir.Table,
@@ -70,17 +82,17 @@ def customer_value(
     counted = counted_orders(orders, as_of)
     per_order = counted.group_by("customer_id").aggregate(
         number_of_orders=counted.count(),
-        gross_spent=counted.total.sum(),
-        product_sales=counted.product_sales.sum(),
+        gross_spent=money_sum(counted.total),
+        product_sales=money_sum(counted.product_sales),
         **more,
     )
     refunded = counted_refunds(refunds, orders, as_of)
     per_refund = refunded.group_by("customer_id").aggregate(
-        refunded=refunded.amount.sum(), product_refunded=refunded.product_amount.sum()
+        refunded=money_sum(refunded.amount), product_refunded=money_sum(refunded.product_amount)
     )
     joined = per_order.outer_join(per_refund, "customer_id")
     customer_id = ibis.coalesce(joined.customer_id, joined.customer_id_right)
-    zero = ibis.literal(0).cast("decimal(18, 2)")
+    zero = ibis.literal(0).cast(MONEY)
     gross = joined.gross_spent.fill_null(zero)
     refund = joined.refunded.fill_null(zero)
     sales = joined.product_sales.fill_null(zero)
@@ -90,9 +102,9 @@ def customer_value(
         number_of_orders=joined.number_of_orders.fill_null(0),
         gross_spent=gross,
         refunded=refund,
-        amount_spent=gross - refund,
+        amount_spent=(gross - refund).cast(MONEY),
         product_sales=sales,
         product_refunded=product_refund,
-        net_sales=sales - product_refund,
+        net_sales=(sales - product_refund).cast(MONEY),
         **{name: joined[name] for name in more},
     )

@@ -12,7 +12,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-from segmint.definitions import counted_orders
+from segmint.definitions import counted_orders, money_sum
 from segmint.features.catalog import feature
 from segmint.features.products import counted_product_lines
 from segmint.features.tables import Tables
@@ -52,8 +52,8 @@ def price_features(tables: Tables, as_of: date) -> ir.Table:
     per_order = orders.group_by("customer_id").aggregate(
         _orders=orders.count(),
         _discounted=orders.count(where=(discount > 0) | has_code),
-        _discount=discount.sum(),
-        _subtotal=orders.subtotal.fill_null(ZERO).sum(),
+        _discount=money_sum(discount),
+        _subtotal=money_sum(orders.subtotal.fill_null(ZERO)),
     )
     lines = counted_product_lines(tables, as_of)
     units = lines.quantity.fill_null(0)

@@ -14,7 +14,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-from segmint.definitions import counted_orders
+from segmint.definitions import counted_orders, money_sum
 from segmint.features.catalog import feature
 from segmint.features.tables import Tables
 
@@ -72,10 +72,10 @@ def product_features(tables: Tables, as_of: date) -> ir.Table:
     # Group to (customer, category) and (customer, SKU) first: collecting distinct values
     # over every line cannot spill to disk, grouping can.
     per_category_all = lines.group_by(["customer_id", "category"]).aggregate(
-        _amount=lines.amount.fill_null(0).sum()
+        _amount=money_sum(lines.amount.fill_null(0))
     )
     per_customer = per_category_all.group_by("customer_id").aggregate(
-        _total=per_category_all._amount.sum(),
+        _total=money_sum(per_category_all._amount),
         _categories=per_category_all.category.collect().sort(),
     )
     skus = lines.filter(lines.sku.notnull()).select("customer_id", "sku").distinct()

@@ -12,7 +12,7 @@ from decimal import Decimal
 import ibis
 import ibis.expr.types as ir
 
-from segmint.definitions import counted_orders, counted_refunds, customer_value
+from segmint.definitions import counted_orders, counted_refunds, customer_value, money_sum
 from segmint.features.catalog import feature
 from segmint.features.tables import Tables
 
@@ -188,13 +188,13 @@ def _windows(counted: ir.Table, refunds: ir.Table, as_of: date) -> ir.Table:
             f"_orders_{n}": counted.count(where=counted.placed_date >= s) for n, s in starts.items()
         },
         **{
-            f"_paid_{n}": counted.total.sum(where=counted.placed_date >= s)
+            f"_paid_{n}": money_sum(counted.total, where=counted.placed_date >= s)
             for n, s in starts.items()
         },
     )
     back = refunds.group_by("customer_id").aggregate(
         **{
-            f"_back_{n}": refunds.amount.sum(where=refunds.refunded_date >= s)
+            f"_back_{n}": money_sum(refunds.amount, where=refunds.refunded_date >= s)
             for n, s in starts.items()
         }
     )

@@ -32,7 +32,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-from segmint.definitions import counted_orders, counts
+from segmint.definitions import counted_orders, counts, money_sum
 from segmint.errors import SegmintError
 from segmint.features import default_as_of
 
@@ -50,7 +50,7 @@ def transactions(orders: ir.Table, refunds: ir.Table, as_of: date | None = None)
     sales = counted.select("customer_id", day=counted.placed_date, amount=counted.product_sales)
     refunded = _refunds_by_day(orders, counted, refunds, as_of)
     both = sales.union(refunded.select("customer_id", "day", amount=-refunded.amount))
-    return both.group_by(["customer_id", "day"]).aggregate(spend=both.amount.sum())
+    return both.group_by(["customer_id", "day"]).aggregate(spend=money_sum(both.amount))
 
 
 def customer_summary(
@@ -70,7 +70,7 @@ def customer_summary(
         first_order_date=days.day.min(),
         _last=days.day.max(),
         _transactions=days.count(),
-        _repeat_spend=days.spend.sum() - days.spend.argmin(days.day),
+        _repeat_spend=money_sum(days.spend) - days.spend.argmin(days.day),
     )
     repeats = per_customer._transactions - 1
     end = ibis.literal(calibration_end)
@@ -106,7 +106,7 @@ def holdout_summary(
     per_customer = days.group_by("customer_id").aggregate(
         _first=days.day.min(),
         holdout_transactions=days.count(where=later),
-        _spend=days.spend.sum(where=later),
+        _spend=money_sum(days.spend, where=later),
         first_holdout_day=days.day.min(where=later),
     )
     return per_customer.filter(per_customer._first <= calibration_end).select(

@@ -76,6 +76,12 @@ class Resolved:
     final: dict[str, ir.BooleanValue]
     before_exclusions: dict[str, ir.BooleanValue]
 
+    def segment_of(self, family: list[SegmentDef]) -> ir.StringValue:
+        """The slug of the segment of an exclusive ``family`` each customer is in (empty for
+        none), as one column over the features table: no member rows, no join."""
+        cases = [(self.final[s.slug], s.slug) for s in family]
+        return ibis.cases(*cases, else_=ibis.null("string"))
+
 
 def resolve(
     segments: list[SegmentDef],
