@@ -261,6 +261,38 @@ TABLES: dict[str, ibis.Schema] = {
             "finished_at": "timestamp",
         }
     ),
+    "suppressions": ibis.schema(
+        {
+            "kind": "string",
+            "value_hash": "string",
+            "reason": "string",
+            "source": "string",
+            "added_at": "timestamp",
+        }
+    ),
+    "exports": ibis.schema(
+        {
+            "export_id": "int64",
+            "segment": "string",
+            "destination": "string",
+            "channel": "string",
+            "refresh_id": "int64",
+            "segment_version": "int64",
+            "kind": "string",
+            "file": "string",
+            "checksum": "string",
+            "members": "int64",
+            "no_consent": "int64",
+            "suppressed": "int64",
+            "excluded": "int64",
+            "no_identifier": "int64",
+            "exported": "int64",
+            "options": "string",
+            "warnings": "string",
+            "created_at": "timestamp",
+        }
+    ),
+    "export_members": ibis.schema({"export_id": "int64", "customer_id": "string"}),
     "settings": ibis.schema({"key": "string", "value": "string"}),
 }
 

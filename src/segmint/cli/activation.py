@@ -1,0 +1,3 @@
+"""``segmint export``, ``segmint suppress`` and ``segmint plan``."""
+
+from __future__ import annotations

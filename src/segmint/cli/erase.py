@@ -1,0 +1,3 @@
+"""``segmint erase``: the right to erasure."""
+
+from __future__ import annotations
