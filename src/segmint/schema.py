@@ -279,6 +279,7 @@ TABLES: dict[str, ibis.Schema] = {
             "refresh_id": "int64",
             "segment_version": "int64",
             "kind": "string",
+            "plan": "string",
             "file": "string",
             "checksum": "string",
             "members": "int64",

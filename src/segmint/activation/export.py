@@ -73,8 +73,12 @@ def export_segment(
     exclude: list[str] | None = None,
     options: ExportOptions | None = None,
     changes_since_last: bool = False,
+    plan: str | None = None,
+    allow_overlap: bool = False,
 ) -> ExportResult:
-    """Write ``slug``'s audience for ``destination`` and record the export."""
+    """Write ``slug``'s audience for ``destination`` and record the export (as part of
+    ``plan``: a warning names customers already in another export of it, unless
+    ``allow_overlap``)."""
     options = options or ExportOptions()
     target = destination_for(destination, options)
     segment = segment_ref(store, slug)
@@ -91,6 +95,8 @@ def export_segment(
     warnings = audience_warnings(counts.exported, segment, target)
     if destination == "shopify-tags":
         warnings += shopify_tag_warnings(staged)
+    if plan is not None and not allow_overlap:
+        warnings += overlap_warnings(store, plan, exported)
     entered = left = None
     if changes_since_last:
         previous = _previous_members(store, slug, destination)
@@ -110,6 +116,7 @@ def export_segment(
         "features": list(options.features),
         "value": options.value,
         "channel": options.channel,
+        "plan": plan,
         "files": [str(f.resolve()) for f in files],
     }
     export_id = record_export(
@@ -152,6 +159,20 @@ def audience_warnings(exported: int, segment: SegmentRef, target: Any) -> list[s
             f"{segment.min_audience} (guards.min_audience in segments.yaml)"
         )
     return found
+
+
+def overlap_warnings(store: Store, plan: str, exported: ir.Table) -> list[str]:
+    """Customers of this export already in another export of the same plan."""
+    exports = store.table("exports")
+    earlier = exports.filter(exports.plan == plan).select("export_id", "segment")
+    members = store.table("export_members").join(earlier, "export_id")
+    shared = members.semi_join(exported, "customer_id")
+    counts = shared.group_by("segment").aggregate(n=shared.customer_id.nunique())
+    return [
+        f"{row['n']} customers are also in the export of {row['segment']!r} of plan {plan!r}: "
+        "they would get two campaigns (allow it with --allow-overlap)"
+        for row in counts.order_by("segment").to_pyarrow().to_pylist()
+    ]
 
 
 def shopify_tag_warnings(staged: ir.Table) -> list[str]:
@@ -243,6 +264,7 @@ def record_export(
             "refresh_id": segment.refresh_id,
             "segment_version": segment.version,
             "kind": kind,
+            "plan": options.get("plan"),
             "file": str(file.resolve()),
             "checksum": file_checksum(file),
             **counts.as_dict(),

@@ -170,3 +170,49 @@ def suppress_list(as_json: JsonOption = False) -> None:
         title="Suppressions",
         columns=["kind", "reason", "source", "entries", "last_added"],
     )
+
+
+@app.command("plan")
+def plan_command(
+    segments: Annotated[
+        list[str] | None,
+        typer.Argument(help="Segments to plan for (default: every action segment with members)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the plan and its exports.")
+    ] = None,
+    allow_overlap: Annotated[
+        bool,
+        typer.Option("--allow-overlap", help="Let a customer be in several campaigns."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a campaign plan (Markdown and HTML) and the export each campaign needs."""
+    from segmint.activation.plan import build_plan
+    from segmint.segments import latest_as_of
+
+    with _open() as ws:
+        folder = out or Path(f"plan-{latest_as_of(ws.store)}")
+        plan = build_plan(ws.store, folder, list(segments or []), allow_overlap)
+    records = [c.as_dict() for c in plan.campaigns]
+    columns = [
+        "priority",
+        "segment",
+        "members",
+        "lost_to_higher_priority",
+        "exported",
+        "channel",
+        "goal",
+        "baseline",
+        "export_file",
+    ]
+    print_records(
+        records,
+        as_json=as_json,
+        title=f"Campaign plan ({plan.name})",
+        columns=None if as_json else columns,
+    )
+    if not as_json:
+        stderr.print("Plan written to " + ", ".join(str(f) for f in plan.files), markup=False)
+    for campaign in plan.campaigns:
+        _warn([f"{campaign.slug}: {w}" for w in campaign.export.warnings])

@@ -43,7 +43,7 @@ from segmint.segments.library import FAMILIES, LIBRARY, PARAMETERS, SLUG, Segmen
 from segmint.segments.templates import TEMPLATES
 
 FILE_NAME = "segments.yaml"
-TOP_KEYS = ("parameters", "rfm_grid", "guards", "segments")
+TOP_KEYS = ("parameters", "rfm_grid", "guards", "segments", "plays")
 SEGMENT_KEYS = ("slug", "name", "rule", "description", "action", "group", "priority")
 TEMPLATE_KEYS = ("template", "values", "slug", "name", "description", "action", "group", "priority")
 
@@ -58,6 +58,8 @@ class SegmentConfig:
     min_audience: int = DEFAULT_GUARDS["min_audience"]
     max_exclusion_shrink: float = DEFAULT_GUARDS["max_exclusion_shrink"]
     source: Path | None = None
+    #: ``plays:`` overrides by segment slug (checked by :mod:`segmint.activation.plays`).
+    plays: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def by_slug(self) -> dict[str, SegmentDef]:
         return {s.slug: s for s in self.segments}
@@ -112,6 +114,7 @@ def parse_config(text: str, path: Path) -> SegmentConfig:
     grid = reader.rfm_grid(data.get("rfm_grid"))
     guards = reader.guards(data.get("guards"))
     user = reader.segments(data.get("segments"))
+    plays = reader.plays(data.get("plays"))
     return SegmentConfig(
         segments=[*LIBRARY, *user],
         parameters=parameters,
@@ -119,6 +122,7 @@ def parse_config(text: str, path: Path) -> SegmentConfig:
         min_audience=guards["min_audience"],
         max_exclusion_shrink=guards["max_exclusion_shrink"],
         source=path,
+        plays=plays,
     )
 
 
@@ -170,6 +174,14 @@ class _Reader:
                 raise self.error(self.node(node, name), f"parameter {name!r} must be whole")
             values[name] = value
         return values
+
+    def plays(self, data: Any) -> dict[str, dict[str, Any]]:
+        node = self.node(self.root, "plays")
+        if data is None:
+            return {}
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise self.error(node, "plays must map segment slugs to mappings of play fields")
+        return {str(slug): dict(play) for slug, play in data.items()}
 
     def rfm_grid(self, data: Any) -> dict[int, tuple[str, ...]]:
         node = self.node(self.root, "rfm_grid")
