@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.activation.erasure import drop_erased
 from segmint.errors import ImportAborted, InputFileError, SegmintError
 from segmint.identity import resolve
 from segmint.importers import detect_format
@@ -106,6 +107,7 @@ def import_file(
         step("validating")
         rows_read = raw.rows_read
         batch = importer.build(raw, ctx)
+        drop_erased(store, batch)
         batch.rejects = sorted(raw.rejects + batch.rejects, key=lambda r: r.row or 0)
         result = ImportResult(
             file=path.name, format=importer.name, checksum=checksum, import_id=ctx.import_id

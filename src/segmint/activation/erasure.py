@@ -12,8 +12,10 @@ without their raw value.
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -40,6 +42,9 @@ MIN_CONTAINED_LENGTH = 6
 #: Trailing digits of a phone looked for in the digits of a rejected raw value.
 PHONE_TAIL_DIGITS = 9
 EDGE = r"[^\pL\pN]"
+#: Scratch tables holding the erased customer ids and order ids during an erasure.
+CUSTOMER_KEYS = "_erase_customers"
+ORDER_KEYS = "_erase_orders"
 
 
 @dataclass
@@ -63,6 +68,7 @@ class ErasureResult:
     customer_ids: list[str]
     deleted: dict[str, int] = field(default_factory=dict)
     tombstones: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows_deleted(self) -> int:
@@ -75,6 +81,7 @@ class ErasureResult:
             "rows_deleted": self.rows_deleted,
             "deleted": dict(self.deleted),
             "tombstones": self.tombstones,
+            "warnings": list(self.warnings),
         }
 
     def table_rows(self) -> list[dict[str, Any]]:
@@ -216,12 +223,12 @@ def erase(store: Store, key: str, default_phone_country: str) -> ErasureResult:
 def erase_target(store: Store, target: ErasureTarget) -> ErasureResult:
     """Delete every row of ``target`` in one transaction, add its tombstones, checkpoint."""
     result = ErasureResult(target.customer_id, target.customer_ids)
-    ids = store.stage("_erase_customers", _column("key", target.customer_ids))
-    orders = store.stage("_erase_orders", _column("key", target.order_ids))
+    store.stage(CUSTOMER_KEYS, _keys(target.customer_ids))
+    store.stage(ORDER_KEYS, _keys(target.order_ids))
     try:
         with store.transaction():
             for table in workspace_tables(store):
-                condition = _erasure_condition(store, table, target, ids, orders)
+                condition = _erasure_condition(store, table, target)
                 count = delete_where(store, table, condition) if condition is not None else 0
                 if count:
                     result.deleted[table] = count
@@ -229,10 +236,20 @@ def erase_target(store: Store, target: ErasureTarget) -> ErasureResult:
             add_tombstones(store, target.emails, target.phones)
             result.tombstones = _tombstone_count(store) - before
     finally:
-        for staged in (ids, orders):
-            store.con.drop_table(staged.get_name(), force=True)
+        for staged in (CUSTOMER_KEYS, ORDER_KEYS):
+            store.con.drop_table(staged, force=True)
     store.con.raw_sql(sge.Command(this="CHECKPOINT").sql("duckdb"))
+    result.warnings = [
+        f"{copy} is a copy of the workspace made before an upgrade and still holds this "
+        "customer: delete it, or erase them there too"
+        for copy in upgrade_backups(store.path)
+    ]
     return result
+
+
+def upgrade_backups(path: Path) -> list[Path]:
+    """The copies of a workspace file kept by schema upgrades (``<file>.bak-v<N>``)."""
+    return sorted(path.parent.glob(f"{glob.escape(path.name)}.bak-v*"))
 
 
 def workspace_tables(store: Store) -> list[str]:
@@ -244,8 +261,7 @@ def workspace_tables(store: Store) -> list[str]:
         & (tables.table_schema == "main")
         & (tables.table_type == "BASE TABLE")
     )
-    names = set(stored.table_name.to_pyarrow().to_pylist())
-    return sorted(names & set(store.con.list_tables()))
+    return sorted(stored.table_name.to_pyarrow().to_pylist())
 
 
 def delete_where(store: Store, table: str, condition: sge.Expression) -> int:
@@ -257,21 +273,19 @@ def delete_where(store: Store, table: str, condition: sge.Expression) -> int:
     return int(deleted[0]) if deleted else 0
 
 
-def _erasure_condition(
-    store: Store, table: str, target: ErasureTarget, ids: ir.Table, orders: ir.Table
-) -> sge.Expression | None:
+def _erasure_condition(store: Store, table: str, target: ErasureTarget) -> sge.Expression | None:
     """Which rows of ``table`` belong to the target, or None when none can."""
     columns = set(store.table(table).columns)
-    parts = [_in_keys(c, ids) for c in CUSTOMER_COLUMNS if c in columns]
-    parts += [_in_keys(c, orders) for c in ORDER_COLUMNS if c in columns]
+    parts = [_in_keys(c, CUSTOMER_KEYS) for c in CUSTOMER_COLUMNS if c in columns]
+    parts += [_in_keys(c, ORDER_KEYS) for c in ORDER_COLUMNS if c in columns]
     if table == "rejects":
         parts += _reject_conditions(target)
     return sge.or_(*parts) if parts else None
 
 
-def _in_keys(column: str, keys: ir.Table) -> sge.Expression:
+def _in_keys(column: str, keys_table: str) -> sge.Expression:
     subquery = sge.select(sge.column("key", quoted=True)).from_(
-        sge.to_identifier(keys.get_name(), quoted=True)
+        sge.to_identifier(keys_table, quoted=True)
     )
     return sge.column(column, quoted=True).isin(query=subquery)
 
@@ -335,8 +349,8 @@ def _re2_literal(text: str) -> str:
     return "".join(ch if ch.isalnum() else f"\\x{{{ord(ch):x}}}" for ch in text)
 
 
-def _column(name: str, values: list[str]) -> pa.Table:
-    return pa.table({name: pa.array(values, pa.string())})
+def _keys(values: list[str]) -> pa.Table:
+    return pa.table({"key": pa.array(values, pa.string())})
 
 
 def _tombstones(store: Store) -> ir.Table:

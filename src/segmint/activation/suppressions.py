@@ -110,7 +110,7 @@ def add_tombstones(store: Store, emails: list[str], phones: list[str]) -> None:
     )
     hashed = probe.select("kind", value_hash=identifier_hash(probe.value)).to_pyarrow()
     pairs = zip(hashed["kind"].to_pylist(), hashed["value_hash"].to_pylist(), strict=True)
-    new = sorted(set(pairs) - _known(store))
+    new = sorted(set(pairs) - _known(store, reason=ERASED))
     if new:
         store.insert(TABLE, _rows(new, ERASED, "erasure"))
 
@@ -143,8 +143,12 @@ def suppressed_hashes(store: Store) -> ir.Table:
     return store.table(TABLE).select("kind", "value_hash").distinct()
 
 
-def _known(store: Store) -> set[tuple[str, str]]:
-    known = suppressed_hashes(store).to_pyarrow()
+def _known(store: Store, reason: str | None = None) -> set[tuple[str, str]]:
+    """``(kind, value_hash)`` of the suppressions (only those with ``reason`` if given)."""
+    suppressions = store.table(TABLE)
+    if reason is not None:
+        suppressions = suppressions.filter(suppressions.reason == reason)
+    known = suppressions.select("kind", "value_hash").distinct().to_pyarrow()
     return set(zip(known["kind"].to_pylist(), known["value_hash"].to_pylist(), strict=True))
 
 

@@ -153,7 +153,9 @@ def _print_reject_preview(ws: Workspace, result: ImportResult, limit: int) -> No
 
 def describe_reject(reject: dict[str, Any]) -> str:
     """``orders.csv row 6, column Subtotal: not a number ('abc')``."""
-    where = f"{reject['file']} row {reject['row_number']}"
+    where = str(reject["file"])
+    if reject.get("row_number") is not None:
+        where += f" row {reject['row_number']}"
     if reject.get("column"):
         where += f", column {reject['column']}"
     raw = f" ('{reject['raw_value']}')" if reject.get("raw_value") not in (None, "") else ""
