@@ -10,7 +10,6 @@ destination are written as two files instead.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from segmint.activation.destinations import (
 )
 from segmint.errors import ConfigError, did_you_mean
 from segmint.features.tables import stored_features
+from segmint.importing import file_checksum
 from segmint.store import Store, utcnow
 
 FULL = "full"
@@ -278,14 +278,6 @@ def record_export(
             exported.select(export_id=ibis.literal(export_id, "int64"), customer_id="customer_id"),
         )
     return export_id
-
-
-def file_checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_file(rows: ir.Table, spec: list[tuple[str, Any]], path: Path, file_format: str) -> int:
