@@ -114,9 +114,9 @@ def columns(name: str, options: ExportOptions, segment_name: str) -> list[tuple[
         return _klaviyo(options) + features + [(segment_tag(segment_name), _true)]
     if name == "mailchimp":
         return [
-            ("Email Address", lambda t: t.email),
-            ("First Name", lambda t: t.first_name),
-            ("Last Name", lambda t: t.last_name),
+            ("Email Address", _column("email")),
+            ("First Name", _column("first_name")),
+            ("Last Name", _column("last_name")),
             ("Tags", lambda t: mailchimp_tag(t._tag)),
             *features,
         ]
@@ -127,15 +127,20 @@ def columns(name: str, options: ExportOptions, segment_name: str) -> list[tuple[
     if name == "shopify-tags":
         return SHOPIFY_COLUMNS
     return [
-        ("customer_id", lambda t: t.customer_id),
-        ("email", lambda t: t.email),
-        ("phone", lambda t: t.phone),
-        ("first_name", lambda t: t.first_name),
-        ("last_name", lambda t: t.last_name),
-        ("country", lambda t: t.country),
-        ("segment", lambda t: t._segment_slug),
+        ("customer_id", _column("customer_id")),
+        ("email", _column("email")),
+        ("phone", _column("phone")),
+        ("first_name", _column("first_name")),
+        ("last_name", _column("last_name")),
+        ("country", _column("country")),
+        ("segment", _column("_segment_slug")),
         *features,
     ]
+
+
+def _column(name: str) -> Column:
+    """A customers column as it is stored."""
+    return lambda t: t[name]
 
 
 def _feature(name: str) -> Column:
@@ -148,16 +153,16 @@ def _true(t: ir.Table) -> ir.Value:
 
 def _klaviyo(options: ExportOptions) -> list[tuple[str, Column]]:
     address = [
-        ("First Name", lambda t: t.first_name),
-        ("Last Name", lambda t: t.last_name),
-        ("City", lambda t: t.city),
-        ("Region", lambda t: t.region),
-        ("Country", lambda t: t.country),
-        ("Zip Code", lambda t: t.zip),
+        ("First Name", _column("first_name")),
+        ("Last Name", _column("last_name")),
+        ("City", _column("city")),
+        ("Region", _column("region")),
+        ("Country", _column("country")),
+        ("Zip Code", _column("zip")),
     ]
     if options.channel == "sms":
-        return [("Phone Number", lambda t: t.phone), ("Email", lambda t: t.email), *address]
-    return [("Email", lambda t: t.email), *address[:2], ("Phone Number", lambda t: t.phone)] + (
+        return [("Phone Number", _column("phone")), ("Email", _column("email")), *address]
+    return [("Email", _column("email")), *address[:2], ("Phone Number", _column("phone"))] + (
         address[2:]
     )
 
@@ -188,7 +193,7 @@ META_COLUMNS: list[tuple[str, Column]] = [
     ("ct", lambda t: ids.sha256(ids.meta_letters(t.city))),
     ("st", lambda t: ids.sha256(ids.meta_region(t.region))),
     ("country", lambda t: ids.sha256(ids.country_code(t.country))),
-    ("value", lambda t: t._value),
+    ("value", _column("_value")),
 ]
 
 GOOGLE_COLUMNS: list[tuple[str, Column]] = [
@@ -201,9 +206,9 @@ GOOGLE_COLUMNS: list[tuple[str, Column]] = [
 ]
 
 SHOPIFY_COLUMNS: list[tuple[str, Column]] = [
-    ("First Name", lambda t: t.first_name),
-    ("Last Name", lambda t: t.last_name),
-    ("Email", lambda t: t.email),
-    ("Phone", lambda t: t.phone),
+    ("First Name", _column("first_name")),
+    ("Last Name", _column("last_name")),
+    ("Email", _column("email")),
+    ("Phone", _column("phone")),
     ("Tags", lambda t: shopify_tags(t.tags, t._tag)),
 ]

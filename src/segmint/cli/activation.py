@@ -9,7 +9,7 @@ import typer
 
 from segmint.activation.destinations import DESTINATIONS, ExportOptions
 from segmint.cli.app import app
-from segmint.cli.output import print_records, stderr
+from segmint.cli.output import print_records, print_warnings, stderr
 from segmint.errors import ConfigError, did_you_mean
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
@@ -20,11 +20,6 @@ def _open():  # noqa: ANN202  (imported late: segmint.cli.main imports this modu
     from segmint.cli.main import open_workspace
 
     return open_workspace()
-
-
-def _warn(messages: list[str]) -> None:
-    for message in messages:
-        stderr.print(f"Warning: {message}", markup=False)
 
 
 def _check_destination(name: str) -> None:
@@ -99,7 +94,7 @@ def export_command(
         columns=None if as_json else [*columns, "files"],
         transpose=True,
     )
-    _warn(result.warnings)
+    print_warnings(result.warnings)
 
 
 @app.command("exports")
@@ -215,4 +210,4 @@ def plan_command(
     if not as_json:
         stderr.print("Plan written to " + ", ".join(str(f) for f in plan.files), markup=False)
     for campaign in plan.campaigns:
-        _warn([f"{campaign.slug}: {w}" for w in campaign.export.warnings])
+        print_warnings([f"{campaign.slug}: {w}" for w in campaign.export.warnings])

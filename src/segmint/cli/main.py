@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from segmint.cli.app import SegmintGroup, app
-from segmint.cli.output import print_records, stderr, stdout
+from segmint.cli.output import print_records, print_warnings, stderr, stdout
 from segmint.errors import ConfigError, did_you_mean
 from segmint.importers.base import ImportOptions
 from segmint.importing import PHASES, ImportResult
@@ -195,8 +195,7 @@ def _spark_engine(ws: Workspace) -> Any:
 
 def _print_warnings(messages: list[str]) -> None:
     """Audience warnings on standard error, one ``Warning:`` line each."""
-    for message in messages:
-        stderr.print(f"Warning: {message}", markup=False)
+    print_warnings(messages)
 
 
 def _as_of_date(text: str | None) -> date | None:

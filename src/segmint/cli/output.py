@@ -91,6 +91,12 @@ def print_records(
     stdout.print(table)
 
 
+def print_warnings(messages: list[str]) -> None:
+    """One ``Warning:`` line each, on standard error."""
+    for message in messages:
+        stderr.print(f"Warning: {message}", markup=False)
+
+
 def print_error(message: str) -> None:
     """``Error: <first line>``, then any detail lines, on standard error."""
     lines = message.splitlines() or [""]
