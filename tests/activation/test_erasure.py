@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from segmint.activation import erasure
 from segmint.activation.erasure import ERASURE_REASON, erase
+from segmint.activation.export import export_segment
 from segmint.cli import erase as erase_cli
 from segmint.cli.app import app
 from segmint.errors import SegmintError
@@ -71,10 +72,14 @@ def other_orders() -> list[dict[str, Any]]:
     ]
 
 
-def write_events(path: Path, rows: list[list[str]]) -> Path:
+def write_events(path: Path, rows: list[list[str]], customer_ids: list[str] | None = None) -> Path:
+    """A Klaviyo events CSV; ``customer_ids`` adds a ``customer_id`` column (segmint ids)."""
+    header = [*EVENTS_HEADER, "customer_id"] if customer_ids else EVENTS_HEADER
+    if customer_ids:
+        rows = [[*row, cid] for row, cid in zip(rows, customer_ids, strict=True)]
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(EVENTS_HEADER)
+        writer.writerow(header)
         writer.writerows(rows)
     return path
 
@@ -231,7 +236,7 @@ def test_an_erased_customer_is_found_in_no_table(shop: Path, segmint_cli: Callab
     result = json.loads(out.stdout)[0]
     assert result["customer_ids"] == [ann]
     assert result["deleted"] == {t: len(rows) for t, rows in hits.items()}
-    assert result["tombstones"] == 2
+    assert result["tombstones"] == 4  # email, phone, Shopify id, segmint id
 
 
 def test_other_customers_rows_are_untouched(shop: Path) -> None:
@@ -252,13 +257,16 @@ def test_other_customers_rows_are_untouched(shop: Path) -> None:
     assert emails == {"bob@example.com", "cy@example.com", DEE_EMAIL}
 
 
-def test_tombstones_are_sha256_of_the_normalized_email_and_phone(shop: Path) -> None:
+def test_tombstones_are_sha256_of_the_normalized_identifiers(shop: Path) -> None:
+    ann = customer_id(shop, ANN_EMAIL)
     erased(shop, ANN_SHOPIFY)
     with Workspace(shop) as ws:
         rows = ws.table("suppressions").to_pyarrow().to_pylist()
     assert {(r["kind"], r["value_hash"], r["reason"]) for r in rows} == {
         ("email", sha256(ANN_EMAIL), "erased"),
         ("phone", sha256(ANN_PHONE), "erased"),
+        ("shopify", sha256(f"shopify:{ANN_SHOPIFY}"), "erased"),
+        ("segmint", sha256(ann), "erased"),
     }
 
 
@@ -287,7 +295,8 @@ def test_a_merged_customer_is_erased_with_every_merged_id(shop: Path) -> None:
     assert result.deleted["merges"] == 1
     assert found_anywhere(shop, texts, digits) == {}
     suppressions = file_rows(shop)["suppressions"]
-    assert {row[1] for row in suppressions} == {sha256(DEE_EMAIL), sha256(DEE_PHONE)}
+    hashes = {sha256(DEE_EMAIL), sha256(DEE_PHONE), sha256(f"shopify:{DEE_SHOPIFY}")}
+    assert {row[1] for row in suppressions} == hashes | {sha256(merged), sha256(surviving)}
 
 
 def test_erasing_an_unknown_customer_changes_nothing(shop: Path, segmint_cli: Callable) -> None:
@@ -385,6 +394,37 @@ def test_reimporting_an_erased_customer_loads_none_of_their_rows(shop: Path) -> 
     assert bob_orders == ["#1002", "#1005", "#1011"]
 
 
+def test_a_source_id_or_segmint_id_alone_does_not_bring_them_back(shop: Path) -> None:
+    ann = customer_id(shop, ANN_EMAIL)
+    erased(shop, ANN_EMAIL)
+    folder = shop.parent
+    customers = [
+        {"Customer ID": f"'{ANN_SHOPIFY}", "First Name": ANN_NAMES[0], "Note": "id only"},
+        {"Customer ID": "7985351729099", "First Name": "Eve", "Email": "eve@example.com"},
+    ]
+    events = [
+        ["Opened Email", "2025-06-05T11:00:00-05:00", "", "", "", ""],
+        ["Opened Email", "2025-06-06T11:00:00-05:00", "bob@example.com", "", "", ""],
+    ]
+    with Workspace(shop) as ws:
+        result = ws.import_file(write_customers(folder / "customers_export_3.csv", customers))
+        assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+        result = ws.import_file(
+            write_events(folder / "klaviyo_events_3.csv", events, customer_ids=[ann, ""])
+        )
+        assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+        rejects = [r for r in ws.rejects().to_pylist() if r["reason"] == ERASURE_REASON]
+        assert ws.find_customer(ANN_SHOPIFY) is None
+    assert len(rejects) == 2
+    assert all(r["raw_value"] is None and r["column"] is None for r in rejects)
+    texts, digits = needles_of_ann(ann)
+    assert found_anywhere(shop, texts, digits) == {}
+
+
+def needles_of_ann(ann: str) -> tuple[list[str], list[str]]:
+    return [ann, ANN_SHOPIFY, ANN_EMAIL, ANN_NAMES[0].lower()], ["4155550134"]
+
+
 def test_a_suppressed_then_erased_customer_stays_out(shop: Path) -> None:
     from segmint.activation.suppressions import add_values
 
@@ -394,3 +434,51 @@ def test_a_suppressed_then_erased_customer_stays_out(shop: Path) -> None:
         erase(ws.store, ANN_EMAIL, "US")
         result = ws.import_file(write_orders(shop.parent / "orders_export_3.csv", orders))
     assert (result.rows_loaded, result.rows_rejected) == (0, 1)
+
+
+# -- exporting after erasure -----------------------------------------------------------------
+BUYERS_YAML = """\
+segments:
+  - slug: buyers
+    name: Buyers
+    rule: "number_of_orders >= 1"
+    description: Everyone who ordered.
+    action: Test audience.
+"""
+
+
+def export_files(ws: Workspace, folder: Path, name: str) -> list[Path]:
+    """Every file of a CSV export with changes since the last one, and of a Meta export."""
+    changes = export_segment(
+        ws.store, "buyers", "csv", folder / f"{name}.csv", changes_since_last=True
+    )
+    meta = export_segment(ws.store, "buyers", "meta", folder / f"{name}-meta.csv")
+    return [*changes.files, *meta.files]
+
+
+def test_an_erased_customer_is_in_no_later_export(shop: Path) -> None:
+    texts, digits = needles(shop, ANN_EMAIL)
+    hashes = [sha256(v) for v in (ANN_EMAIL, ANN_PHONE, ANN_PHONE[1:], *ANN_NAMES)]
+    hashes += [sha256(n.lower()) for n in ANN_NAMES]
+    folder = shop.parent
+    (folder / "segments.yaml").write_text(BUYERS_YAML)
+    with Workspace(shop) as ws:
+        ws.refresh()
+        before = export_files(ws, folder, "before")
+        assert sha256(ANN_EMAIL) in before[2].read_text()  # she was in the Meta list
+        assert ANN_EMAIL in before[0].read_text()  # and, plainly, in the CSV
+
+        erase(ws.store, ANN_EMAIL, "US")
+        unrefreshed = export_files(ws, folder, "unrefreshed")
+        ws.refresh()
+        after = export_files(ws, folder, "after")
+
+    for path in [*unrefreshed, *after]:
+        text = path.read_text(encoding="utf-8").lower()
+        assert not any(t in text for t in texts), path.name
+        assert not any(h in text for h in hashes), path.name
+        numbers = "".join(ch for ch in text if ch.isdigit() or ch in ",\n")
+        assert not any(d in numbers for d in digits), path.name
+    assert sha256("bob@example.com") in after[2].read_text()  # the others are still exported
+    # she left the audience with her export history: no "left" row can name her either
+    assert [p.read_text().count("\n") for p in after[:2]] == [1, 1]

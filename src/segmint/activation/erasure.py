@@ -27,6 +27,7 @@ from segmint.activation.suppressions import ERASED, add_tombstones, identifier_h
 from segmint.activation.suppressions import TABLE as SUPPRESSIONS
 from segmint.errors import SegmintError
 from segmint.importers.base import Batch
+from segmint.importers.events import UNKNOWN_SEGMINT_ID
 from segmint.normalize import normalize_email, normalize_phone
 from segmint.readers.base import Reject
 from segmint.store import Store
@@ -42,6 +43,8 @@ MIN_CONTAINED_LENGTH = 6
 #: Trailing digits of a phone looked for in the digits of a rejected raw value.
 PHONE_TAIL_DIGITS = 9
 EDGE = r"[^\pL\pN]"
+#: ``kind`` of the tombstones of erased segmint ids (``c_...``).
+SEGMINT_KIND = "segmint"
 #: Scratch tables holding the erased customer ids and order ids during an erasure.
 CUSTOMER_KEYS = "_erase_customers"
 ORDER_KEYS = "_erase_orders"
@@ -58,6 +61,16 @@ class ErasureTarget:
     phones: list[str]
     names: list[str]
     identifiers: list[str]
+    sources: list[tuple[str, str]] = field(default_factory=list)  # (kind, shopify:123)
+
+    def tombstones(self) -> list[tuple[str, str]]:
+        """``(kind, value)`` of every identifier a re-import could bring the person back by."""
+        return [
+            *(("email", e) for e in self.emails),
+            *(("phone", p) for p in self.phones),
+            *self.sources,
+            *((SEGMINT_KIND, c) for c in self.customer_ids),
+        ]
 
 
 @dataclass
@@ -165,7 +178,10 @@ def erasure_target(store: Store, key: str, country: str) -> ErasureTarget:
     phones = {c["phone"] for c in customers} | _identity_values(identities, "phone")
     names = {c[n] for c in customers for n in ("first_name", "last_name")}
     names |= {" ".join(filter(None, (c["first_name"], c["last_name"]))) for c in customers}
-    sources = {i["identity"] for i in identities if i["kind"] not in ("email", "phone")}
+    source_links = {
+        (i["kind"], i["identity"]) for i in identities if i["kind"] not in ("email", "phone")
+    }
+    sources = {identity for _, identity in source_links}
     sources |= {s.split(":", 1)[1] for s in sources if ":" in s}
     order_ids = {o["order_id"] for o in orders} | {o["order_number"] for o in orders}
     return ErasureTarget(
@@ -176,6 +192,7 @@ def erasure_target(store: Store, key: str, country: str) -> ErasureTarget:
         phones=_clean(phones),
         names=_clean(names),
         identifiers=_clean(sources | order_ids | set(ids)),
+        sources=sorted(source_links),
     )
 
 
@@ -233,7 +250,7 @@ def erase_target(store: Store, target: ErasureTarget) -> ErasureResult:
                 if count:
                     result.deleted[table] = count
             before = _tombstone_count(store)
-            add_tombstones(store, target.emails, target.phones)
+            add_tombstones(store, target.tombstones())
             result.tombstones = _tombstone_count(store) - before
     finally:
         for staged in (CUSTOMER_KEYS, ORDER_KEYS):
@@ -364,21 +381,17 @@ def _tombstone_count(store: Store) -> int:
 
 # -- the import guard -----------------------------------------------------------------------
 def erased_records(store: Store, links: ir.Table) -> ir.Table:
-    """``record_key`` of each batch record linked to an email or phone erased earlier.
+    """``record_key`` of each batch record linked to an identifier erased earlier.
 
     ``links`` is the batch's ``record_key, identity, kind``; identities ``email:...`` and
-    ``phone:...`` hold the normalized values, hashed here as the tombstones are.
+    ``phone:...`` hold the normalized values, hashed here as the tombstones are, and source
+    identities (``shopify:123``) are hashed whole.
     """
-    kind = ibis.cases(
-        (links.identity.startswith("email:"), "email"),
-        (links.identity.startswith("phone:"), "phone"),
-        else_=ibis.null("string"),
+    personal = links.kind.isin(["email", "phone"])
+    value = ibis.ifelse(personal, links.identity.re_replace("^(email|phone):", ""), links.identity)
+    hashed = links.filter(links.identity.notnull()).select(
+        "record_key", kind=links.kind, value_hash=identifier_hash(value)
     )
-    hashed = links.select(
-        "record_key",
-        kind=kind,
-        value_hash=identifier_hash(links.identity.re_replace("^(email|phone):", "")),
-    ).filter(ibis._.kind.notnull())
     return (
         hashed.semi_join(_tombstones(store), ["kind", "value_hash"]).select("record_key").distinct()
     )
@@ -386,8 +399,12 @@ def erased_records(store: Store, links: ir.Table) -> ir.Table:
 
 def drop_erased(store: Store, batch: Batch) -> int:
     """Take the records of erased people out of ``batch``; the rows they came from become
-    rejects with :data:`ERASURE_REASON` and no raw value. Returns the number of rows."""
-    if batch.links is None or not _tombstone_count(store):
+    rejects with :data:`ERASURE_REASON` and no raw value, as do rejects for an erased
+    segmint id. Returns the number of rows dropped."""
+    if not _tombstone_count(store):
+        return 0
+    batch.rejects = scrub_erased_ids(store, batch.rejects)
+    if batch.links is None:
         return 0
     dropped = store.stage("_erased_records", erased_records(store, batch.links))
     if not dropped.count().execute():
@@ -408,6 +425,25 @@ def drop_erased(store: Store, batch: Batch) -> int:
     batch.rows_loaded -= rows
     batch.rejects = batch.rejects + [Reject(None, None, None, ERASURE_REASON)] * rows
     return rows
+
+
+def scrub_erased_ids(store: Store, rejects: list[Reject]) -> list[Reject]:
+    """``rejects`` with each one for an unknown segmint id that was erased replaced by an
+    erasure reject without row, column or value (the id no longer names anyone here)."""
+    unknown = [r.raw for r in rejects if r.reason == UNKNOWN_SEGMINT_ID and r.raw]
+    if not unknown:
+        return rejects
+    probe = ibis.memtable(pa.table({"value": pa.array(sorted(set(unknown)), pa.string())}))
+    hashed = probe.mutate(kind=ibis.literal(SEGMINT_KIND), value_hash=identifier_hash(probe.value))
+    erased_ids = set(
+        hashed.semi_join(_tombstones(store), ["kind", "value_hash"]).value.to_pyarrow().to_pylist()
+    )
+    return [
+        Reject(None, None, None, ERASURE_REASON)
+        if r.reason == UNKNOWN_SEGMINT_ID and r.raw in erased_ids
+        else r
+        for r in rejects
+    ]
 
 
 def _rows_of(batch: Batch, dropped: ir.Table, orders: ir.Table | None) -> int:

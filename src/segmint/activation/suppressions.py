@@ -3,7 +3,8 @@
 A suppression is the SHA-256 of a normalized identifier (a trimmed, lower-cased email or an
 E.164 phone, :mod:`segmint.normalize`), so the list can hold erased people's tombstones
 without keeping who they were. Exports compare the same hashes of each customer's email and
-phone.
+phone. Tombstones also hash the erased person's source ids (``shopify:123``) and segmint ids,
+which only the import guard reads.
 """
 
 from __future__ import annotations
@@ -97,14 +98,12 @@ def add_file(store: Store, path: Path, reason: str, country: str) -> Suppression
     return add_values(store, values, reason, str(path.resolve()), country, first_row)
 
 
-def add_tombstones(store: Store, emails: list[str], phones: list[str]) -> None:
-    """Suppress an erased person's normalized identifiers (hashed here, never stored)."""
+def add_tombstones(store: Store, identifiers: list[tuple[str, str]]) -> None:
+    """Suppress an erased person's identifiers, ``(kind, normalized value)`` pairs: emails,
+    phones, source ids such as ``shopify:123`` and segmint ids (hashed here, never stored)."""
     probe = ibis.memtable(
         pa.table(
-            {
-                "kind": ["email"] * len(emails) + ["phone"] * len(phones),
-                "value": emails + phones,
-            },
+            {"kind": [k for k, _ in identifiers], "value": [v for _, v in identifiers]},
             schema=pa.schema([("kind", pa.string()), ("value", pa.string())]),
         )
     )
