@@ -1,12 +1,12 @@
 # segmint: two commands on a fresh machine.
 #   make demo   create .venv, install segmint, run the main job on built-in demo data
-#   make test   create .venv with test extras and run the test suite
+#   make test   create .venv with test extras, install chromium if missing, run the tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/segmint --workspace demo.duckdb demo
 
-test: $(STAMP)
+# Browser tests drive Debian's chromium (Playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) chromium
 	$(BIN)/python -m ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 

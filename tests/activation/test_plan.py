@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -78,3 +79,31 @@ def test_overlap_allowed_or_warned(planned: Any) -> None:
         )["plan"],
     )
     assert any("also in the export" in w for w in again.warnings)
+
+
+def test_the_html_plan_in_a_browser(planned: Any, browser: Any) -> None:
+    from web import serve_folder
+
+    _, campaigns, folder = planned
+    page = browser.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    with serve_folder(folder) as base:
+        page.goto(base + "plan.html")
+        assert page.title().startswith("Campaign plan")
+        rows = page.locator("tbody tr")
+        assert rows.count() == len(campaigns)
+        for index, campaign in enumerate(campaigns):
+            cells = rows.nth(index).locator("td")
+            assert cells.nth(1).inner_text() == campaign["name"]
+            assert cells.nth(4).inner_text() == f"{campaign['exported']:,}"
+            link = cells.nth(10).locator("a")
+            assert link.inner_text() == Path(campaign["export_file"]).name
+            response = page.request.get(base + link.get_attribute("href"))
+            assert response.ok
+            assert len(list(csv.reader(io.StringIO(response.text())))) == campaign["exported"] + 1
+        kpis = page.locator("h2 + ul li code").all_inner_texts()
+        assert set(kpis) == {c["goal"] for c in campaigns}
+        assert page.locator("table").is_visible()
+    page.close()
+    assert all(url.startswith(base) for url in requested), "the page loads nothing from outside"

@@ -9,6 +9,7 @@ plan is written as Markdown and HTML next to the exports it names.
 from __future__ import annotations
 
 import html
+from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,9 +163,7 @@ def _rows(plan: Plan) -> list[list[str]]:
             c.play.channel,
             f"{c.baseline.kpi}: {c.baseline.shown()}",
             c.play.cadence,
-            f"`segmint export {c.slug} --to {c.play.channel}"
-            + "".join(f" --exclude {e}" for e in c.exclude)
-            + f"` → {c.export.files[0].name}",
+            f"`{_export_command(c)}` → {c.export.files[0].name}",
         ]
         for c in plan.campaigns
     ]
@@ -190,12 +189,7 @@ def markdown(plan: Plan) -> str:
     lines = [
         f"# Campaign plan ({plan.name})",
         "",
-        f"Segments as of {plan.as_of}. "
-        + (
-            "Customers may be in several campaigns."
-            if plan.allow_overlap
-            else "Each customer is in one campaign only: the highest-priority one."
-        ),
+        f"Segments as of {plan.as_of}. {_assignment(plan)}",
         "",
         "| " + " | ".join(HEADERS) + " |",
         "|" + "---|" * len(HEADERS),
@@ -204,24 +198,57 @@ def markdown(plan: Plan) -> str:
         "| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in _rows(plan)
     ]
     lines += ["", "## Goal KPIs", ""]
-    for kpi in dict.fromkeys(c.baseline.kpi for c in plan.campaigns):
-        definition = next(c.baseline.definition for c in plan.campaigns if c.baseline.kpi == kpi)
-        lines.append(f"- `{kpi}`: {' '.join(definition.split())}")
+    lines += [f"- `{kpi}`: {definition}" for kpi, definition in _kpi_definitions(plan)]
     return "\n".join(lines) + "\n"
 
 
+def _assignment(plan: Plan) -> str:
+    if plan.allow_overlap:
+        return "Customers may be in several campaigns."
+    return "Each customer is in one campaign only: the highest-priority one."
+
+
+def _kpi_definitions(plan: Plan) -> list[tuple[str, str]]:
+    """Each goal KPI of the plan once, with its definition on one line."""
+    definitions: dict[str, str] = {}
+    for c in plan.campaigns:
+        definitions.setdefault(c.baseline.kpi, " ".join(c.baseline.definition.split()))
+    return list(definitions.items())
+
+
 def as_html(plan: Plan) -> str:
-    """The same plan as one self-contained HTML page."""
+    """The same plan as one self-contained HTML page, each export linked (same folder)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell.replace('`', ''))}</td>" for cell in row) + "</tr>"
-        for row in _rows(plan)
+        "<tr>"
+        + "".join(f"<td>{html.escape(cell.replace('`', ''))}</td>" for cell in row[:-1])
+        + f"<td>{_export_cell(campaign)}</td></tr>"
+        for campaign, row in zip(plan.campaigns, _rows(plan), strict=True)
+    )
+    kpis = "".join(
+        f"<li><code>{html.escape(kpi)}</code>: {html.escape(definition)}</li>"
+        for kpi, definition in _kpi_definitions(plan)
     )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Campaign plan {html.escape(plan.name)}</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:.4rem;vertical-align:top;text-align:left}</style>"
-        f"</head><body><h1>Campaign plan</h1><p>Segments as of {plan.as_of}.</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>\n"
+        f"</head><body><h1>Campaign plan</h1>"
+        f"<p>Segments as of {html.escape(str(plan.as_of))}. {_assignment(plan)}</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"<h2>Goal KPIs</h2><ul>{kpis}</ul></body></html>\n"
     )
+
+
+def _export_cell(campaign: Campaign) -> str:
+    """The export command, and a link to the file it wrote (next to the plan)."""
+    command = _export_command(campaign)
+    name = campaign.export.files[0].name
+    link = f'<a href="{html.escape(quote(name))}">{html.escape(name)}</a>'
+    return f"<code>{html.escape(command)}</code> → {link}"
+
+
+def _export_command(campaign: Campaign) -> str:
+    exclude = "".join(f" --exclude {e}" for e in campaign.exclude)
+    return f"segmint export {campaign.slug} --to {campaign.play.channel}{exclude}"
