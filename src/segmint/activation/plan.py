@@ -9,10 +9,10 @@ plan is written as Markdown and HTML next to the exports it names.
 from __future__ import annotations
 
 import html
-from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import ibis.expr.types as ir
 
