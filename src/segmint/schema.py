@@ -294,6 +294,59 @@ TABLES: dict[str, ibis.Schema] = {
         }
     ),
     "export_members": ibis.schema({"export_id": "int64", "customer_id": "string"}),
+    "api_keys": ibis.schema(
+        {
+            "key_id": "string",
+            "key_hash": "string",
+            "scope": "string",
+            "name": "string",
+            "routes": "string",
+            "origins": "string",
+            "rate_limit": "int64",
+            "created_at": "timestamp",
+            "revoked_at": "timestamp",
+        }
+    ),
+    "webhooks": ibis.schema(
+        {
+            "webhook_id": "int64",
+            "url": "string",
+            "segments": "string",
+            "changes": "string",
+            "secret": "string",
+            "created_at": "timestamp",
+            "removed_at": "timestamp",
+        }
+    ),
+    "webhook_deliveries": ibis.schema(
+        {
+            "delivery_id": "string",
+            "webhook_id": "int64",
+            "customer_id": "string",
+            "segment": "string",
+            "change": "string",
+            "changed_at": "timestamp",
+            "body": "string",
+            "status": "string",
+            "attempts": "int64",
+            "next_attempt_at": "timestamp",
+            "last_status_code": "int64",
+            "last_error": "string",
+            "created_at": "timestamp",
+            "delivered_at": "timestamp",
+        }
+    ),
+    "webhook_attempts": ibis.schema(
+        {
+            "delivery_id": "string",
+            "webhook_id": "int64",
+            "attempt": "int64",
+            "attempted_at": "timestamp",
+            "status_code": "int64",
+            "error": "string",
+            "duration_ms": "float64",
+        }
+    ),
     "settings": ibis.schema({"key": "string", "value": "string"}),
 }
 
