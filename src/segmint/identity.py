@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from segmint.errors import SegmintError
+from segmint.normalize import normalize_email, normalize_phone
 from segmint.store import Store
 
 MAX_ROUNDS = 50
@@ -124,3 +126,19 @@ def _decide(store: Store, links: ir.Table, known: ir.Table, labels: ir.Table) ->
         .aggregate(kind=ibis._.kind.min(), customer_id=ibis._.customer_id.min()),
     )
     return Resolution(record_customers, new_identities, merges)
+
+
+def lookup_candidates(key: str, country: str) -> list[str]:
+    """The identity strings a lookup key could be: namespaced already, email, phone, or a
+    source id (``shopify:``, ``uci:``)."""
+    if key.startswith("email:") or (":" in key and not key.startswith("+")):
+        return [key]
+    probe = ibis.memtable(pa.table({"key": [key]}))
+    found = probe.select(
+        email=normalize_email(probe.key), phone=normalize_phone(probe.key, country)
+    )
+    row = found.to_pyarrow().to_pylist()[0]
+    out = [f"email:{row['email']}"] if row["email"] else []
+    if row["phone"]:
+        out.append(f"phone:{row['phone']}")
+    return [*out, f"shopify:{key}", f"uci:{key}"]

@@ -96,6 +96,18 @@ class Store:
             self.con.disconnect()  # release the file: a refused workspace stays closed
             raise
 
+    @classmethod
+    def over(cls, con: Any, path: Path) -> Store:
+        """A store over an already open Ibis DuckDB backend of the workspace at ``path``."""
+        store = cls.__new__(cls)
+        store.path, store.con, store._in_transaction = Path(path), con, False
+        return store
+
+    def reader(self) -> Store:
+        """Another connection to the same open database: its own transactions and temporary
+        tables, for reading from another thread while this one writes."""
+        return Store.over(ibis.duckdb.from_connection(self.con.con.cursor()), self.path)
+
     # -- tables -------------------------------------------------------------------------
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)

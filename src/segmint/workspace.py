@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -20,9 +19,9 @@ from segmint.clustering import ClusterResult, cluster
 from segmint.engine import Engine
 from segmint.errors import SegmintError
 from segmint.features.tables import stored_features
+from segmint.identity import lookup_candidates
 from segmint.importers.base import ImportOptions
 from segmint.importing import ImportResult, import_file
-from segmint.normalize import normalize_email, normalize_phone
 from segmint.predict import PredictResult, predict
 from segmint.refresh import RefreshResult, refresh
 from segmint.schema import TABLES
@@ -148,7 +147,7 @@ class Workspace:
         customer_id = self.resolve_customer_id(key) if key.startswith("c_") else None
         if customer_id is None:
             identities = self.store.table("identities")
-            candidates = _identity_candidates(key, self.settings["default_phone_country"])
+            candidates = lookup_candidates(key, self.settings["default_phone_country"])
             found = identities.filter(identities.identity.isin(candidates))
             customer_id = found.customer_id.min().to_pyarrow().as_py()
         if customer_id is None:
@@ -156,20 +155,3 @@ class Workspace:
         customers = self.store.table("customers")
         rows = customers.filter(customers.customer_id == customer_id).to_pyarrow().to_pylist()
         return rows[0] if rows else None
-
-
-def _identity_candidates(key: str, country: str) -> list[str]:
-    """The identity strings a lookup key could be: namespaced already, email, or phone."""
-    if ":" in key and not key.startswith(("+", "email:")) or key.startswith("email:"):
-        return [key]
-    probe = ibis.memtable({"key": [key]})
-    email, phone = (
-        probe.select(e=normalize_email(probe.key), p=normalize_phone(probe.key, country))
-        .to_pyarrow()
-        .to_pylist()[0]
-        .values()
-    )
-    out = [f"email:{email}"] if email else []
-    if phone:
-        out.append(f"phone:{phone}")
-    return out + [f"shopify:{key}", f"uci:{key}"]

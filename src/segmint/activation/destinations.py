@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.activation import identifiers as ids
+from segmint.errors import ConfigError, did_you_mean
 
 #: One column of a file from the audience rows: the customers columns, the chosen features
 #: (``feature_<name>`` where a customers column has the same name), ``_segment_slug``,
@@ -97,6 +98,24 @@ DESTINATIONS: dict[str, Destination] = {
         Destination("parquet", "none", "parquet", _always),
     )
 }
+
+
+def checked_options(
+    destination: str, features: list[str], value: str | None, channel: str | None
+) -> ExportOptions:
+    """The options of an export to ``destination``, or a ConfigError naming the wrong one
+    (as the command's options: ``--to``, ``--channel``, ``--value``)."""
+    if destination not in DESTINATIONS:
+        raise ConfigError(
+            f"--to: unknown destination {destination!r}",
+            hint=did_you_mean(destination, DESTINATIONS)
+            or "choose from " + ", ".join(DESTINATIONS),
+        )
+    if channel not in (None, "email", "sms") or (channel == "sms" and destination != "klaviyo"):
+        raise ConfigError("--channel: email or sms, and sms only with --to klaviyo")
+    if value is not None and destination != "meta":
+        raise ConfigError("--value is only for --to meta (its value column)")
+    return ExportOptions(features=tuple(features), value=value, channel=channel)
 
 
 def destination_for(name: str, options: ExportOptions) -> Destination:

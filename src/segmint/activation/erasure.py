@@ -26,9 +26,9 @@ import sqlglot.expressions as sge
 from segmint.activation.suppressions import ERASED, add_tombstones, identifier_hash
 from segmint.activation.suppressions import TABLE as SUPPRESSIONS
 from segmint.errors import SegmintError
+from segmint.identity import lookup_candidates
 from segmint.importers.base import Batch
 from segmint.importers.events import UNKNOWN_SEGMINT_ID
-from segmint.normalize import normalize_email, normalize_phone
 from segmint.readers.base import Reject
 from segmint.store import Store
 
@@ -102,22 +102,6 @@ class ErasureResult:
 
 
 # -- finding the customer -------------------------------------------------------------------
-def identity_candidates(key: str, country: str) -> list[str]:
-    """The identity strings a lookup key could be: namespaced already, email, phone, or a
-    source id (``shopify:``, ``uci:``)."""
-    if key.startswith("email:") or (":" in key and not key.startswith("+")):
-        return [key]
-    probe = ibis.memtable(pa.table({"key": [key]}))
-    found = probe.select(
-        email=normalize_email(probe.key), phone=normalize_phone(probe.key, country)
-    )
-    row = found.to_pyarrow().to_pylist()[0]
-    out = [f"email:{row['email']}"] if row["email"] else []
-    if row["phone"]:
-        out.append(f"phone:{row['phone']}")
-    return [*out, f"shopify:{key}", f"uci:{key}"]
-
-
 def surviving_id(store: Store, customer_id: str) -> str:
     """Follow merge redirects from a segmint id to the customer it is now part of."""
     merges = store.table("merges")
@@ -140,7 +124,7 @@ def find_customer_id(store: Store, key: str, country: str) -> str | None:
     customer_id = surviving_id(store, key) if key.startswith("c_") else None
     if customer_id is None or not _exists(store, customer_id):
         identities = store.table("identities")
-        found = identities.filter(identities.identity.isin(identity_candidates(key, country)))
+        found = identities.filter(identities.identity.isin(lookup_candidates(key, country)))
         customer_id = found.customer_id.min().to_pyarrow().as_py()
     return customer_id if customer_id is not None and _exists(store, customer_id) else None
 
@@ -197,9 +181,7 @@ def erasure_target(store: Store, key: str, country: str) -> ErasureTarget:
 
 
 def _unknown_hint(store: Store, key: str, country: str) -> str | None:
-    candidates = [
-        c for c in identity_candidates(key, country) if c.startswith(("email:", "phone:"))
-    ]
+    candidates = [c for c in lookup_candidates(key, country) if c.startswith(("email:", "phone:"))]
     if not candidates:
         return None
     probe = ibis.memtable(pa.table({"identity": candidates}))

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from segmint.activation.destinations import DESTINATIONS, ExportOptions
+from segmint.activation.destinations import checked_options
 from segmint.cli.app import app
 from segmint.cli.output import print_records, print_warnings, stderr
-from segmint.errors import ConfigError, did_you_mean
+from segmint.errors import ConfigError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
 FUNNEL_COLUMNS = ["members", "no_consent", "suppressed", "excluded", "no_identifier", "exported"]
@@ -20,14 +20,6 @@ def _open():  # noqa: ANN202  (imported late: segmint.cli.main imports this modu
     from segmint.cli.main import open_workspace
 
     return open_workspace()
-
-
-def _check_destination(name: str) -> None:
-    if name not in DESTINATIONS:
-        raise ConfigError(
-            f"--to: unknown destination {name!r}",
-            hint=did_you_mean(name, DESTINATIONS) or "choose from " + ", ".join(DESTINATIONS),
-        )
 
 
 @app.command("export")
@@ -73,12 +65,7 @@ def export_command(
     always applied), and record it."""
     from segmint.activation.export import export_segment
 
-    _check_destination(to)
-    if channel not in (None, "email", "sms") or (channel == "sms" and to != "klaviyo"):
-        raise ConfigError("--channel: email or sms, and sms only with --to klaviyo")
-    options = ExportOptions(features=tuple(feature or ()), value=value, channel=channel)
-    if value is not None and to != "meta":
-        raise ConfigError("--value is only for --to meta (its value column)")
+    options = checked_options(to, list(feature or ()), value, channel)
     with _open() as ws:
         result = export_segment(
             ws.store, segment, to, out, list(exclude or []), options, changes_since_last

@@ -1,0 +1,1 @@
+"""The HTTP API (``segmint serve``): FastAPI on uvicorn over one workspace."""

@@ -1,0 +1,66 @@
+"""The FastAPI application of ``segmint serve``: versioned routes under ``/v1``, one error
+shape, keys on every route but ``/healthz`` and the docs, which are served from this package
+(Swagger UI without a CDN)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from segmint import __version__
+from segmint.api import errors
+from segmint.api.middleware import AccessLog, BodyLimit, Cors
+from segmint.api.routes import customers, exports, jobs, segments
+from segmint.api.service import Service
+
+STATIC = "/static"
+SWAGGER = f"{STATIC}/swagger-ui"
+
+
+def create_app(service: Service) -> FastAPI:
+    """The API over ``service``'s workspace."""
+    app = FastAPI(
+        title="segmint",
+        version=__version__,
+        description="Customer segments of one workspace: lookups, members, previews, "
+        "events, exports and webhooks. Send `Authorization: Bearer KEY` "
+        "(`segmint api-key create`).",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.service = service
+    errors.install(app)
+    for module in (customers, segments, exports, jobs):
+        app.include_router(module.router)
+    _add_system_routes(app)
+    app.mount(STATIC, StaticFiles(directory=str(_static_folder())), name="static")
+    app.add_middleware(BodyLimit, limit=lambda: service.limits.max_body_bytes)
+    app.add_middleware(Cors, allowed=service.keys.origins)
+    app.add_middleware(AccessLog)
+    return app
+
+
+def _static_folder() -> Any:
+    return resources.files("segmint.api") / "static"
+
+
+def _add_system_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["system"], summary="Whether the server is up (no key needed)")
+    async def healthz(request: Request) -> dict[str, Any]:
+        index = request.app.state.service.index
+        return {"status": "ok", "refresh_id": index.refresh_id, "customers": index.size}
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="segmint API",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+        )

@@ -1,0 +1,151 @@
+"""The in-memory membership index behind ``GET /v1/customers/{key}/segments``.
+
+Built from the workspace (segment memberships of the latest refresh, identities, merges) by
+Ibis queries, then answered from dictionaries: a lookup costs a few dictionary probes, not a
+query. The server swaps in a new index after a refresh (readers see the old one or the new
+one, never a mix) and updates one customer's entry after an event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import ibis
+
+from segmint.segments import latest_refresh, latest_versions
+from segmint.store import Store
+
+#: Prefix of a lookup key that is the SHA-256 of a normalized email (as ad platforms hash).
+SHA256_PREFIX = "sha256:"
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    slug: str
+    name: str
+    family: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"segment": self.slug, "name": self.name, "family": self.family}
+
+
+@dataclass
+class MembershipIndex:
+    """Who is in which segment, by every key a customer can be looked up by."""
+
+    refresh_id: int | None
+    as_of: date | None
+    segments: dict[str, SegmentInfo]  # slug -> info, in evaluation order
+    customers: dict[str, tuple[str, ...]]  # customer id -> slugs of their segments
+    keys: dict[str, str]  # identity, merged id, sha256:<hash> -> customer id
+    namespaces: tuple[str, ...] = ()  # source id kinds, to try a bare source id
+    _interned: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    def customer_id(self, key: str) -> str | None:
+        """The customer a lookup key names, for keys written the usual ways (an exact id, a
+        namespaced identity, an email in any case, an E.164 phone, ``sha256:HEX``)."""
+        key = key.strip()
+        if key.startswith(SHA256_PREFIX):
+            return self.keys.get(SHA256_PREFIX + key[len(SHA256_PREFIX) :].lower())
+        if key in self.customers:
+            return key
+        found = self.keys.get(key)
+        if found is not None:
+            return found
+        if "@" in key:
+            return self.keys.get("email:" + key.lower())
+        if key.startswith("+"):
+            digits = "".join(ch for ch in key if ch.isdigit())
+            return self.keys.get("phone:+" + digits)
+        for namespace in self.namespaces:
+            found = self.keys.get(f"{namespace}:{key}")
+            if found is not None:
+                return found
+        return None
+
+    def segments_of(self, customer_id: str) -> list[SegmentInfo]:
+        """The customer's segments, in evaluation order; unknown segments are skipped."""
+        slugs = self.customers.get(customer_id, ())
+        return [self.segments[s] for s in slugs if s in self.segments]
+
+    def set_customer(self, customer_id: str, slugs: tuple[str, ...]) -> None:
+        """Replace one customer's memberships (after a real-time update)."""
+        order = {slug: i for i, slug in enumerate(self.segments)}
+        ordered = tuple(sorted(slugs, key=lambda s: order.get(s, len(order))))
+        self.customers[customer_id] = self._interned.setdefault(ordered, ordered)
+
+    def add_keys(self, keys: dict[str, str]) -> None:
+        """Make more lookup keys find their customers (identities seen in events)."""
+        self.keys.update(keys)
+
+    @property
+    def size(self) -> int:
+        return len(self.customers)
+
+
+def build_index(store: Store) -> MembershipIndex:
+    """The index of the workspace's current memberships and identities."""
+    refresh = _latest_refresh_or_none(store)
+    segments = _segment_infos(store) if refresh else {}
+    index = MembershipIndex(
+        refresh_id=refresh["refresh_id"] if refresh else None,
+        as_of=refresh["as_of"] if refresh else None,
+        segments=segments,
+        customers={},
+        keys={},
+    )
+    _add_memberships(store, index)
+    _add_lookup_keys(store, index)
+    return index
+
+
+def _latest_refresh_or_none(store: Store) -> dict | None:
+    if not store.table("refreshes").count().to_pyarrow().as_py():
+        return None
+    return latest_refresh(store)
+
+
+def _segment_infos(store: Store) -> dict[str, SegmentInfo]:
+    rows = latest_versions(store).select("segment", "name", "family").to_pyarrow().to_pylist()
+    return {r["segment"]: SegmentInfo(r["segment"], r["name"], r["family"]) for r in rows}
+
+
+def _add_memberships(store: Store, index: MembershipIndex) -> None:
+    """Every customer (members of no segment too), with their segments in evaluation order."""
+    order = ibis.memtable(
+        {"segment": list(index.segments), "_order": list(range(len(index.segments)))}
+    )
+    members = store.table("segment_members").join(order, "segment")
+    grouped = members.group_by("customer_id").aggregate(
+        slugs=members.segment.collect(order_by=members._order)
+    )
+    customers = store.table("customers").select("customer_id")
+    rows = customers.left_join(grouped, "customer_id").select("customer_id", "slugs")
+    data = rows.to_pyarrow()
+    interned = index._interned
+    for customer_id, slugs in zip(
+        data["customer_id"].to_pylist(), data["slugs"].to_pylist(), strict=True
+    ):
+        key = tuple(slugs or ())
+        index.customers[customer_id] = interned.setdefault(key, key)
+
+
+def _add_lookup_keys(store: Store, index: MembershipIndex) -> None:
+    """Identities, merged ids and the SHA-256 of each normalized email, to customer ids."""
+    identities = store.table("identities").select("identity", "kind", "customer_id")
+    merges = store.table("merges")
+    hashed = identities.filter(identities.kind == "email").select(
+        key=SHA256_PREFIX + identities.identity.substr(len("email:")).hexdigest("sha256"),
+        customer_id=identities.customer_id,
+    )
+    keys = (
+        identities.select(key=identities.identity, customer_id=identities.customer_id)
+        .union(merges.select(key=merges.merged_id, customer_id=merges.surviving_id))
+        .union(hashed)
+    )
+    data = keys.to_pyarrow()
+    index.keys.update(zip(data["key"].to_pylist(), data["customer_id"].to_pylist(), strict=True))
+    kinds = identities.select("kind").distinct().kind.to_pyarrow().to_pylist()
+    index.namespaces = tuple(sorted(k for k in kinds if k not in ("email", "phone")))

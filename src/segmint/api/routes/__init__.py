@@ -1,0 +1,1 @@
+"""The API\x27s routes, one module per resource."""
