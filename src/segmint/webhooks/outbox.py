@@ -375,9 +375,7 @@ def _finished(attempt: Attempt) -> datetime:
 def cancel_pending(store: Store, webhook_id: int, reason: str) -> None:
     """Fail every pending delivery of a webhook (it was removed), set-based."""
     deliveries = store.table("webhook_deliveries")
-    pending = deliveries.filter(
-        deliveries.webhook_id == webhook_id, deliveries.status == PENDING
-    )
+    pending = deliveries.filter(deliveries.webhook_id == webhook_id, deliveries.status == PENDING)
     update_rows(
         store,
         "webhook_deliveries",

@@ -152,7 +152,8 @@ def _decode_cursor(cursor: str | None) -> str | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+        decoded = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True)
+        return decoded.decode("utf-8")
     except (ValueError, UnicodeError):
         raise ApiError(400, "cursor is not one this API gave", field="cursor") from None
 
