@@ -88,7 +88,7 @@ def api_key_create(
     if as_json:
         print_records([{**key.as_dict(), "key": secret}], as_json=True)
         return
-    print_records([key.as_dict()], title="API key", columns=KEY_COLUMNS)
+    print_records([key.as_dict()], as_json=False, title="API key", columns=KEY_COLUMNS)
     stderr.print("Store this key now: it is not shown again.")
     stdout.print(secret)
 
