@@ -21,8 +21,8 @@ from segmint.activation.erasure import drop_erased
 from segmint.errors import ImportAborted, InputFileError, SegmintError
 from segmint.identity import resolve
 from segmint.importers import detect_format
-from segmint.importers.base import Batch, ImportContext, ImportOptions
-from segmint.readers import Reject, peek_header
+from segmint.importers.base import Batch, ImportContext, Importer, ImportOptions
+from segmint.readers import RawTable, Reject, peek_header
 from segmint.schema import TABLES
 from segmint.settings import Settings
 from segmint.store import Store, utcnow
@@ -84,7 +84,7 @@ def import_file(
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     checksum = file_checksum(path)
-    previous = _previous_import(store, checksum)
+    previous = previous_import(store, checksum)
     header = peek_header(path, encoding=options.encoding, delimiter=_delimiter(options))
     importer = detect_format(path, header, options)
     if previous is not None:
@@ -97,6 +97,34 @@ def import_file(
         )
     step("reading")
     raw = importer.read(path, options, header)
+    return import_rows(store, raw, importer, path, checksum, options, step)
+
+
+class RowsRejected(SegmintError):
+    """A strict import (:func:`import_rows` with ``strict``) found rows it would reject."""
+
+    def __init__(self, rejects: list[Reject]):
+        first = rejects[0]
+        where = f"row {first.row}" + (f", column {first.column}" if first.column else "")
+        super().__init__(f"{where}: {first.reason}")
+        self.rejects = rejects
+
+
+def import_rows(
+    store: Store,
+    raw: RawTable,
+    importer: Importer,
+    path: Path,
+    checksum: str,
+    options: ImportOptions,
+    step: Callable[[str], None] = lambda phase: None,
+    strict: bool = False,
+) -> ImportResult:
+    """Import rows already read (from a file, or from an API request named ``path``).
+
+    ``strict``: any row that would be rejected raises :class:`RowsRejected` and nothing is
+    written (an API request is taken whole or not at all).
+    """
     started = utcnow()
     try:
         # Validation only stages scratch tables, so it runs before the transaction: DuckDB
@@ -109,6 +137,8 @@ def import_file(
         batch = importer.build(raw, ctx)
         drop_erased(store, batch)
         batch.rejects = sorted(raw.rejects + batch.rejects, key=lambda r: r.row or 0)
+        if strict and batch.rejects:
+            raise RowsRejected(batch.rejects)
         result = ImportResult(
             file=path.name, format=importer.name, checksum=checksum, import_id=ctx.import_id
         )
@@ -134,7 +164,8 @@ def _delimiter(options: ImportOptions) -> str | None:
     return mapping.get("delimiter", ",")
 
 
-def _previous_import(store: Store, checksum: str) -> int | None:
+def previous_import(store: Store, checksum: str) -> int | None:
+    """The import that already brought in content with this checksum, or None."""
     imports = store.table("imports")
     found = imports.filter(imports.checksum == checksum).import_id.min().execute()
     return None if found is None or found != found else int(found)

@@ -15,6 +15,7 @@ is compiled again only when that day changes.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,6 +34,7 @@ from segmint.segments.config import SegmentConfig, load_config
 from segmint.segments.library import rule_values
 from segmint.segments.membership import membership_flags
 from segmint.store import Store
+from segmint.webhooks.outbox import membership_changes
 
 #: The scratch table holding the customers being rescored (one column, ``customer_id``).
 KEYS = "_rescore_customers"
@@ -134,6 +136,58 @@ class Rescorer:
         for row, customer_id in enumerate(flags["customer_id"].to_pylist()):
             out[customer_id] = tuple(s for s in self.slugs if columns[s][row])
         return out
+
+
+@dataclass(frozen=True)
+class Change:
+    """A customer entering or leaving a segment."""
+
+    customer_id: str
+    segment: str
+    change: str  # "enter" or "exit"
+
+
+def save_rescored(
+    store: Store,
+    rescored: Rescored,
+    refresh_id: int,
+    families: dict[str, str | None],
+    on_changes: Callable[[ir.Table], object] | None = None,
+) -> list[Change]:
+    """Replace the rescored customers' stored features and memberships, in one transaction;
+    returns who entered and left which segment. ``on_changes`` (e.g. the webhook outbox's
+    ``enqueue``) gets the changes as a table on ``store`` inside the same transaction."""
+    ids = list(rescored.memberships)
+    keys = store.stage(KEYS, pa.table({"customer_id": pa.array(ids, pa.string())}))
+    rows = [
+        (customer_id, slug, families.get(slug))
+        for customer_id, slugs in rescored.memberships.items()
+        for slug in slugs
+    ]
+    new = store.stage(
+        "_rescored_members",
+        pa.table(
+            {
+                "refresh_id": pa.array([refresh_id] * len(rows), pa.int64()),
+                "customer_id": pa.array([r[0] for r in rows], pa.string()),
+                "segment": pa.array([r[1] for r in rows], pa.string()),
+                "family": pa.array([r[2] for r in rows], pa.string()),
+            }
+        ),
+    )
+    members = store.table("segment_members")
+    old = store.stage("_rescored_old", members.semi_join(keys, "customer_id"))
+    changes = store.stage("_rescored_changes", membership_changes(old, new))
+    with store.transaction():
+        store.delete_where_key_in(FEATURES_TABLE, "customer_id", KEYS)
+        with store.arrow("_rescored_arrow", rescored.features) as features:
+            store.con.insert(FEATURES_TABLE, features)
+        store.delete_where_key_in("segment_members", "customer_id", KEYS)
+        store.insert("segment_members", new)
+        if on_changes is not None:
+            on_changes(changes)
+    listed = changes.order_by("customer_id", "segment").to_pyarrow().to_pylist()
+    return [Change(r["customer_id"], r["segment"], r["change"]) for r in listed]
 
 
 def restricted_tables(tables: Tables, keys: ir.Table) -> Tables:

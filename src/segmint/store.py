@@ -219,8 +219,9 @@ class Store:
         self.con.raw_sql(sge.delete(sge.to_identifier(table, quoted=True)).sql("duckdb"))
 
     def delete_where_key_in(self, table: str, key: str, keys_table: str) -> None:
-        """Delete rows of ``table`` whose ``key`` appears in the staged ``keys_table``."""
-        if table not in TABLES or key not in TABLES[table]:
+        """Delete rows of ``table`` (a stored table, canonical or not, such as the features)
+        whose ``key`` appears in the staged ``keys_table``."""
+        if key not in self.table(table).columns:
             raise ValueError(f"not a workspace table column: {table}.{key}")
         subquery = sge.select(sge.column(key)).from_(sge.to_identifier(keys_table, quoted=True))
         statement = sge.delete(

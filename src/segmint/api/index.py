@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 
 from segmint.segments import latest_refresh, latest_versions
 from segmint.store import Store
@@ -135,17 +136,40 @@ def _add_memberships(store: Store, index: MembershipIndex) -> None:
 def _add_lookup_keys(store: Store, index: MembershipIndex) -> None:
     """Identities, merged ids and the SHA-256 of each normalized email, to customer ids."""
     identities = store.table("identities").select("identity", "kind", "customer_id")
-    merges = store.table("merges")
+    index.add_keys(_keys(lookup_keys(identities, store.table("merges"))))
+    kinds = identities.select("kind").distinct().kind.to_pyarrow().to_pylist()
+    index.namespaces = tuple(sorted(k for k in kinds if k not in ("email", "phone")))
+
+
+def lookup_keys(identities: ir.Table, merges: ir.Table) -> ir.Table:
+    """``key, customer_id``: each identity, each merged id, and ``sha256:`` + the SHA-256 of
+    each normalized email."""
     hashed = identities.filter(identities.kind == "email").select(
         key=SHA256_PREFIX + identities.identity.substr(len("email:")).hexdigest("sha256"),
         customer_id=identities.customer_id,
     )
-    keys = (
+    return (
         identities.select(key=identities.identity, customer_id=identities.customer_id)
         .union(merges.select(key=merges.merged_id, customer_id=merges.surviving_id))
         .union(hashed)
     )
-    data = keys.to_pyarrow()
-    index.keys.update(zip(data["key"].to_pylist(), data["customer_id"].to_pylist(), strict=True))
-    kinds = identities.select("kind").distinct().kind.to_pyarrow().to_pylist()
-    index.namespaces = tuple(sorted(k for k in kinds if k not in ("email", "phone")))
+
+
+def _keys(table: ir.Table) -> dict[str, str]:
+    data = table.to_pyarrow()
+    return dict(zip(data["key"].to_pylist(), data["customer_id"].to_pylist(), strict=True))
+
+
+def update_index(
+    index: MembershipIndex, store: Store, memberships: dict[str, tuple[str, ...]]
+) -> None:
+    """Bring ``index`` in step with rescored customers: their segments, their identities
+    (new ones from events), and the ids merged into them."""
+    for customer_id, slugs in memberships.items():
+        index.set_customer(customer_id, slugs)
+    ids = list(memberships)
+    identities = store.table("identities").filter(ibis._.customer_id.isin(ids))
+    merges = store.table("merges").filter(ibis._.surviving_id.isin(ids))
+    index.add_keys(_keys(lookup_keys(identities, merges)))
+    for merged in merges.merged_id.to_pyarrow().to_pylist():
+        index.customers.pop(merged, None)

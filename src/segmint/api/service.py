@@ -14,14 +14,21 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from segmint.api.index import MembershipIndex, build_index
+from segmint.api.errors import ApiError
+from segmint.api.events import EventIn, checksum, raw_table, reject_field
+from segmint.api.index import MembershipIndex, build_index, update_index
 from segmint.api.keys import KeyRing, valid_keys
 from segmint.errors import SegmintError
+from segmint.importers.base import ImportOptions
+from segmint.importers.events import EventsImporter
+from segmint.importing import RowsRejected, import_rows, previous_import
+from segmint.realtime import Change, Rescorer, save_rescored
 from segmint.store import Store, utcnow
+from segmint.webhooks.outbox import enqueue
 from segmint.workspace import Workspace
 
 
@@ -61,6 +68,15 @@ class Job:
         }
 
 
+def _touched(store: Store, import_id: int | None) -> tuple[list[str], date | None]:
+    """The customers an import's events belong to, and the latest day among them."""
+    events = store.table("events")
+    mine = events.filter(events.import_id == import_id)
+    ids = mine.select("customer_id").distinct().order_by("customer_id")
+    day = mine.occurred_date.max().to_pyarrow().as_py()
+    return ids.customer_id.to_pyarrow().to_pylist(), day
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() + "Z" if value else None
 
@@ -82,6 +98,9 @@ class Service:
         self.jobs: dict[str, Job] = {}
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmint-job")
         self._job_counter = 0
+        self._rescorer: Rescorer | None = None
+        #: Called after changes were queued for webhooks (the deliverer's wake-up).
+        self.on_changes: Callable[[], None] | None = None
 
     @classmethod
     def open(cls, path: Path | str, limits: Limits | None = None) -> Service:
@@ -144,13 +163,82 @@ class Service:
         def work() -> dict[str, Any]:
             with self.writing():
                 result = self.workspace.refresh()
-            self.rebuild_index()
+                self._rescorer = None  # the next event uses this refresh's thresholds
+                self.rebuild_index()
             record = result.as_dict()
             record["as_of"] = record["as_of"].isoformat()
             record["rfm_cut_points"] = result.rfm_cut_points
             return record
 
         return self.submit("refresh", work)
+
+    # -- events -------------------------------------------------------------------------------
+    def ingest(self, events: list[EventIn], single: bool) -> dict[str, Any]:
+        """Store ``events`` (all or none), rescore their customers alone, save the new
+        features and memberships, queue the webhooks of each change, update the index."""
+        digest = checksum(events)
+        with self.writing() as store:
+            if previous_import(store, digest) is not None:
+                return {"accepted": 0, "duplicate": True, "customers": []}
+            try:
+                result = import_rows(
+                    store,
+                    raw_table(events),
+                    EventsImporter(),
+                    Path(f"api-events-{digest[:16]}.json"),
+                    digest,
+                    ImportOptions(),
+                    strict=True,
+                )
+            except RowsRejected as exc:
+                first = exc.rejects[0]
+                field = reject_field(first.row, first.column, single)
+                raise ApiError(422, first.reason, field=field) from None
+            ids, day = _touched(store, result.import_id)
+            changes = self._rescore(store, ids, day)
+        customers = [
+            {
+                "customer_id": customer_id,
+                "segments": list(self.index.customers.get(customer_id, ())),
+                "entered": [
+                    c.segment
+                    for c in changes
+                    if c.customer_id == customer_id and c.change == "enter"
+                ],
+                "exited": [
+                    c.segment
+                    for c in changes
+                    if c.customer_id == customer_id and c.change == "exit"
+                ],
+            }
+            for customer_id in ids
+        ]
+        return {
+            "accepted": result.rows_loaded,
+            "import_id": result.import_id,
+            "customers": customers,
+        }
+
+    def _rescore(self, store: Store, ids: list[str], day: date | None) -> list[Change]:
+        """Rescore ``ids`` on the writer and bring the index in step (writer lock held)."""
+        if not ids or self.index.refresh_id is None:
+            return []
+        if self._rescorer is None:
+            self._rescorer = Rescorer(store)
+        rescorer = self._rescorer
+        rescored = rescorer.rescore(ids, day)
+        families = {s.slug: s.family for s in rescorer.config.segments}
+        changes = save_rescored(
+            store,
+            rescored,
+            rescorer.thresholds.refresh_id,
+            families,
+            on_changes=lambda table: enqueue(store, table, utcnow()),
+        )
+        update_index(self.index, store, rescored.memberships)
+        if changes and self.on_changes is not None:
+            self.on_changes()
+        return changes
 
     def close(self) -> None:
         self._jobs.shutdown(wait=True)
