@@ -35,6 +35,7 @@ from segmint.segments.membership import (
     store_statistics,
 )
 from segmint.store import Store, utcnow
+from segmint.webhooks.outbox import enqueue, membership_changes
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ def refresh(
     as_of = computed.features.as_of
     with store.transaction():
         store.con.create_table(FEATURES_TABLE, staged, overwrite=True)
+        # Webhooks hear of every membership change: queued with the refresh, atomically.
+        enqueue(store, membership_changes(store.table("segment_members"), members), utcnow())
         store.delete_all("segment_members")
         store.insert("segment_members", members)
         store.insert("segment_versions", versions)

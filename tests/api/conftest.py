@@ -40,7 +40,7 @@ def api(served_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """A service over a fresh copy of the demo store, with keys of every kind."""
     path = tmp_path_factory.mktemp("api") / "shop.duckdb"
     path.write_bytes(served_template.read_bytes())
-    service = Service.open(path, Limits(max_body_bytes=64 * 1024))
+    service = Service.open(path, Limits(max_body_bytes=64 * 1024, max_events_per_request=50))
     keys = {}
     with service.writing() as store:
         for scope in ("read", "write", "admin"):

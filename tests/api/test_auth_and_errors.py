@@ -17,6 +17,12 @@ ROUTES: list[tuple[str, str, str, Any]] = [
     ("GET", "/v1/segments/rfm_champions/members", "read", None),
     ("POST", "/v1/segments/preview", "read", {"rule": "number_of_orders >= 1"}),
     ("POST", "/v1/refresh", "write", None),
+    (
+        "POST",
+        "/v1/events",
+        "write",
+        {"event": "Viewed Product", "time": "2026-11-01T10:00:00Z", "email": "x@example.com"},
+    ),
     ("GET", "/v1/jobs/job_1", "read", None),
     ("GET", "/v1/exports/rfm_champions?to=csv", "write", None),
 ]
@@ -140,6 +146,57 @@ def test_bad_input_gets_the_shape_with_the_field_and_changes_nothing(api: Any) -
     assert_error(client.get("/v1/jobs/job_404", headers=read), 404, "not_found", "job_id")
     assert_error(client.get("/v1/no-such-route", headers=read), 404, "not_found")
     assert_error(client.delete("/v1/segments", headers=read), 405, "method_not_allowed")
+
+    events = "/v1/events"
+    write_json = {**write, "Content-Type": "application/json"}
+    cart = {"event": "Added to Cart", "time": "2026-11-01T10:00:00Z", "email": "a@example.com"}
+    assert_error(client.post(events, content=b"[{", headers=write_json), 400, "invalid_json")
+    error = assert_error(
+        client.post(events, json={**cart, "event": "Added to Kart"}, headers=write),
+        422,
+        "invalid",
+        "event",
+    )
+    assert "added to cart" in error["message"]
+    assert_error(
+        client.post(events, json=[cart, {**cart, "time": "yesterday"}], headers=write),
+        422,
+        "invalid",
+        "events.1.time",
+    )
+    assert_error(
+        client.post(events, json=[{**cart, "value": "ten"}], headers=write),
+        422,
+        "invalid",
+        "events.0.value",
+    )
+    assert_error(
+        client.post(events, json=[{**cart, "value": -5}], headers=write),
+        422,
+        "invalid",
+        "events.0.value",
+    )
+    assert_error(
+        client.post(events, json=[{**cart, "email": None}], headers=write),
+        422,
+        "invalid",
+        "events.0.customer_id",
+    )
+    assert_error(
+        client.post(events, json=[cart, {**cart, "email": "not an email"}], headers=write),
+        422,
+        "invalid",
+        "events.1.email",
+    )
+    assert_error(
+        client.post(events, json=[{**cart, "colour": "red"}], headers=write),
+        422,
+        "invalid",
+        "events.0.colour",
+    )
+    assert_error(client.post(events, json=[], headers=write), 422, "invalid", "events")
+    assert_error(client.post(events, json=[cart] * 51, headers=write), 422, "invalid", "events")
+    assert_error(client.post(events, json="Added to Cart", headers=write), 422, "invalid")
 
     assert row_counts(api) == before
 

@@ -4,6 +4,10 @@ timestamps (replays)."""
 
 from __future__ import annotations
 
+import re
+import time
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -69,3 +73,18 @@ def test_sign_then_verify_round_trips(body: bytes, timestamp: int) -> None:
     header = sign(SECRET, body, timestamp)
     assert verify(SECRET, body, header, now=timestamp)
     assert header.split(",v1=")[1] == expected_signature(SECRET, body, timestamp)
+
+
+def test_the_documented_receiver_snippet_verifies() -> None:
+    """docs/webhooks.md's Python snippet accepts segmint's signatures and rejects others."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
+    blocks = re.findall(r"```python\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+    [snippet] = [b for b in blocks if "def verify_segmint" in b]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102  (our own documentation)
+    verify_segmint = namespace["verify_segmint"]
+    now = int(time.time())
+    assert verify_segmint(SECRET, BODY, sign(SECRET, BODY, now))
+    assert not verify_segmint("whsec_other", BODY, sign(SECRET, BODY, now))
+    assert not verify_segmint(SECRET, BODY, sign(SECRET, BODY, now - 3600))
+    assert not verify_segmint(SECRET, BODY, "t=x,v1=00")

@@ -7,13 +7,12 @@ dead receiver holds a few threads, never the whole pool, and never the caller: t
 writes rows and calls :meth:`~Deliverer.wake`.
 
 All database work happens on one thread (the poller, or the caller of :meth:`run_once`)
-through a connection of its own (a cursor of the workspace's DuckDB instance, so it has its
-own transactions); the HTTP threads only talk HTTP.
+through a connection of its own (:meth:`Store.reader`: a cursor of the workspace's DuckDB
+instance, with its own transactions); the HTTP threads only talk HTTP.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import queue
 import random
@@ -25,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 
 import httpx
-import ibis
 
 from segmint.store import Store
 from segmint.webhooks.outbox import (
@@ -47,15 +45,6 @@ USER_AGENT = "segmint-webhooks/1"
 ERROR_SNIPPET = 200
 #: Attempts recorded per transaction by :meth:`Deliverer.run_once`.
 RECORD_BATCH = 100
-
-
-def own_connection(store: Store) -> Store:
-    """The same workspace through a connection of its own (its own transactions), for use
-    on another thread than ``store``'s."""
-    clone = copy.copy(store)
-    clone.con = ibis.duckdb.from_connection(store.con.con.cursor())
-    clone._in_transaction = False
-    return clone
 
 
 def headers_for(delivery: Delivery, timestamp: int) -> dict[str, str]:
@@ -128,7 +117,7 @@ class Deliverer:
         self.lease_s = lease_s if lease_s is not None else max(60.0, 4 * timeout_s)
         self.clock = clock
         self.rng = rng or random.Random()
-        self.store = own_connection(store)
+        self.store = store.reader()  # a connection of its own: used from the poller thread
         self._client = httpx.Client(
             timeout=timeout_s,
             limits=httpx.Limits(max_connections=self.workers, max_keepalive_connections=4),
@@ -176,7 +165,7 @@ class Deliverer:
             return
         self._closed = True
         self._client.close()
-        self.store.con.disconnect()
+        self.store.close()
 
     def __enter__(self) -> Deliverer:
         return self

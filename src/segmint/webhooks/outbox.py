@@ -200,29 +200,44 @@ def due(
 
     Taken in turns across webhooks (each webhook's oldest first, then each one's second...),
     so that a backlog for one receiver does not crowd out the others; ``per_webhook`` takes
-    at most that many of each webhook, none of ``skip_webhooks``.
+    at most that many of each webhook (cheaply: the first few of each, not a ranking of the
+    whole backlog), none of ``skip_webhooks``.
     """
     deliveries = store.table("webhook_deliveries")
     ready = deliveries.filter(
         deliveries.status == PENDING, deliveries.next_attempt_at <= naive_utc(now)
     )
+    webhooks = store.table("webhooks")
+    active = webhooks.filter(webhooks.removed_at.isnull())
     skipped = list(skip_webhooks)
     if skipped:
-        ready = ready.filter(~ready.webhook_id.isin(skipped))
-    webhooks = store.table("webhooks")
-    active = webhooks.filter(webhooks.removed_at.isnull()).select("webhook_id", "url", "secret")
-    rows = ready.join(active, "webhook_id")
+        active = active.filter(~active.webhook_id.isin(skipped))
+    if per_webhook is not None:
+        ready = _first_of_each(ready, active, per_webhook)
+        if ready is None:
+            return []
+    rows = ready.join(active.select("webhook_id", "url", "secret"), "webhook_id")
     turn = ibis.row_number().over(
         group_by=rows.webhook_id, order_by=[rows.next_attempt_at, rows.delivery_id]
     )
-    rows = rows.mutate(turn=turn)
-    if per_webhook is not None:
-        rows = rows.filter(rows.turn < per_webhook)
-    rows = rows.order_by(["turn", "next_attempt_at", "delivery_id"])
+    rows = rows.mutate(turn=turn).order_by(["turn", "next_attempt_at", "delivery_id"])
     if limit is not None:
         rows = rows.limit(limit)
     columns = ["delivery_id", "webhook_id", "url", "secret", "body", "attempts"]
     return [Delivery(**row) for row in rows.select(*columns).to_pyarrow().to_pylist()]
+
+
+def _first_of_each(ready: ir.Table, webhooks: ir.Table, n: int) -> ir.Table | None:
+    """The ``n`` first ready deliveries of each webhook: one small top-n per webhook (there
+    are few webhooks, and a backlog can be large), or None without webhooks."""
+    ids = webhooks.webhook_id.to_pyarrow().to_pylist()
+    firsts = [
+        ready.filter(ready.webhook_id == webhook_id)
+        .order_by(["next_attempt_at", "delivery_id"])
+        .limit(n)
+        for webhook_id in ids
+    ]
+    return ibis.union(*firsts) if firsts else None
 
 
 def claim(

@@ -1,0 +1,119 @@
+"""Events posted to the API change a customer's segments at once, through the same feature
+and rule code as a refresh, and link or create profiles by identity resolution."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+CART = "engagement_cart_abandoners"
+
+
+def features_of(api: Any, customer_id: str) -> dict[str, Any]:
+    def query(store: Any) -> dict[str, Any]:
+        table = store.table("customer_features")
+        return table.filter(table.customer_id == customer_id).to_pyarrow().to_pylist()[0]
+
+    return api.service.read(query)
+
+
+def stored_segments(api: Any, customer_id: str) -> set[str]:
+    def query(store: Any) -> set[str]:
+        table = store.table("segment_members")
+        rows = table.filter(table.customer_id == customer_id).segment.to_pyarrow().to_pylist()
+        return set(rows)
+
+    return api.service.read(query)
+
+
+def lookup(api: Any, key: str) -> dict[str, Any]:
+    answer = api.client.get(f"/v1/customers/{key}/segments", headers=api.headers("read"))
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def post(api: Any, body: Any) -> dict[str, Any]:
+    answer = api.client.post("/v1/events", json=body, headers=api.headers("write"))
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def a_day_after_the_refresh(api: Any, hours: int) -> str:
+    day = api.service.index.as_of + timedelta(days=1)
+    return f"{day.isoformat()}T{hours:02d}:00:00Z"
+
+
+def test_a_cart_then_an_order_enter_and_leave_cart_abandoners(api: Any) -> None:
+    customers = api.service.read(lambda s: s.table("customers").to_pyarrow().to_pylist())
+    buyer = next(
+        c
+        for c in customers
+        if c["email"]
+        and "lifecycle_repeat" in api.service.index.customers[c["customer_id"]]
+        and CART not in api.service.index.customers[c["customer_id"]]
+    )
+    customer_id, orders_before = buyer["customer_id"], None
+    orders_before = features_of(api, customer_id)["number_of_orders"]
+    cart = {
+        "event": "Added to Cart",
+        "time": a_day_after_the_refresh(api, 10),
+        "email": buyer["email"].upper(),
+        "properties": {"product_id": "SKU-1"},
+    }
+
+    answer = post(api, cart)
+
+    assert answer["customers"][0]["customer_id"] == customer_id
+    assert CART in answer["customers"][0]["entered"]
+    assert CART in {s["segment"] for s in lookup(api, buyer["email"])["segments"]}
+    assert CART in stored_segments(api, customer_id)
+    assert features_of(api, customer_id)["open_cart"] is True
+
+    order = {
+        "event": "Placed Order",
+        "time": a_day_after_the_refresh(api, 11),
+        "customer_id": customer_id,
+        "value": 42.5,
+        "properties": {"order_id": "API-ORDER-1"},
+    }
+    answer = post(api, [order])
+
+    assert CART in answer["customers"][0]["exited"]
+    assert CART not in {s["segment"] for s in lookup(api, customer_id)["segments"]}
+    features = features_of(api, customer_id)
+    assert features["open_cart"] is False
+    assert features["number_of_orders"] == orders_before + 1
+
+
+def test_a_new_email_creates_a_profile_and_a_phone_links_to_it(api: Any) -> None:
+    email = "first.visit@example.com"
+    viewed = {"event": "Viewed Product", "time": a_day_after_the_refresh(api, 9), "email": email}
+    created = post(api, viewed)["customers"][0]
+    assert lookup(api, email)["customer_id"] == created["customer_id"]
+    assert created["segments"]  # scored at once (no orders yet: rfm_no_orders at least)
+
+    both = {
+        "event": "Active on Site",
+        "time": a_day_after_the_refresh(api, 12),
+        "email": email,
+        "phone": "+1 415 555 0199",
+    }
+    linked = post(api, [both])["customers"][0]
+    assert linked["customer_id"] == created["customer_id"]
+    assert lookup(api, "+14155550199")["customer_id"] == created["customer_id"]
+
+
+def test_the_same_request_twice_is_stored_once(api: Any) -> None:
+    body = [
+        {
+            "event": "Viewed Product",
+            "time": a_day_after_the_refresh(api, 8),
+            "email": "twice@example.com",
+        }
+    ]
+    count = lambda: api.service.read(lambda s: int(s.table("events").count().execute()))  # noqa: E731
+    first = post(api, body)
+    stored = count()
+    again = post(api, body)
+    assert first["accepted"] == 1 and again == {"accepted": 0, "duplicate": True, "customers": []}
+    assert count() == stored
