@@ -42,7 +42,23 @@ DEFAULTS: dict[str, Any] = {
     "max_order_amount": 1_000_000,
     "max_line_quantity": 100_000,
     "events_customer_id_namespace": "shopify",
+    "api_rate_limit": 1000,  # requests per second per API key, unless the key says otherwise
+    "api_max_body_bytes": 1_048_576,
+    "webhook_max_attempts": 8,
+    "webhook_retry_base_s": 1.0,  # first retry after about this long, then doubling
+    "webhook_timeout_s": 5.0,
 }
+#: Settings that are positive whole numbers, and those that are positive numbers.
+INTEGERS = ("api_rate_limit", "api_max_body_bytes", "webhook_max_attempts")
+NUMBERS = (
+    "max_order_amount",
+    "max_line_quantity",
+    "api_rate_limit",
+    "api_max_body_bytes",
+    "webhook_max_attempts",
+    "webhook_retry_base_s",
+    "webhook_timeout_s",
+)
 
 #: Settings a user may change with ``segmint settings set``.
 EDITABLE = frozenset(DEFAULTS)
@@ -86,11 +102,15 @@ def parse_setting(key: str, raw: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"setting '{key}' must be a JSON object")
         return value
-    if key in {"max_order_amount", "max_line_quantity"}:
+    if key in NUMBERS:
         try:
-            return float(raw)
+            value = int(raw) if key in INTEGERS else float(raw)
         except ValueError:
-            raise ConfigError(f"setting '{key}' must be a number, got '{raw}'") from None
+            kind = "a whole number" if key in INTEGERS else "a number"
+            raise ConfigError(f"setting '{key}' must be {kind}, got '{raw}'") from None
+        if value <= 0:
+            raise ConfigError(f"setting '{key}' must be positive, got '{raw}'")
+        return value
     return raw
 
 

@@ -3,84 +3,27 @@ a log without customer data, and the docs page rendered by a real browser."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
-
-@dataclass
-class Server:
-    url: str
-    key: str
-    process: subprocess.Popen
-    log: Path
-    path: Path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def segmint(path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
-    return subprocess.run(
-        [sys.executable, "-m", "segmint", "-w", str(path), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"segmint serve exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("segmint serve did not come up in 60 s")
+from serving import Server, segmint, start_server
 
 
 @pytest.fixture(scope="module")
 def server(served_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("serve")
-    path = folder / "shop.duckdb"
+    path = tmp_path_factory.mktemp("serve") / "shop.duckdb"
     path.write_bytes(served_template.read_bytes())
     created = segmint(path, "api-key", "create", "--scope", "read", "--name", "test")
     assert created.returncode == 0, created.stderr
-    key = created.stdout.strip().splitlines()[-1]
-    port = free_port()
-    log = folder / "server.log"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "segmint", "-w", str(path), "serve", "--port", str(port)],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
+    server = start_server(path, created.stdout.strip().splitlines()[-1])
     try:
-        wait_until_up(url, process, log)
-        yield Server(url, key, process, log, path)
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 def test_lookups_over_http_and_a_log_without_customer_data(server: Server) -> None:

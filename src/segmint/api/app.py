@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from segmint import __version__
 from segmint.api import errors
 from segmint.api.middleware import AccessLog, BodyLimit, Cors
-from segmint.api.routes import customers, events, exports, jobs, segments
+from segmint.api.routes import customers, events, exports, jobs, segments, webhooks
 from segmint.api.service import Service
 
 STATIC = "/static"
@@ -35,7 +35,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     errors.install(app)
-    for module in (customers, segments, events, exports, jobs):
+    for module in (customers, segments, events, exports, jobs, webhooks):
         app.include_router(module.router)
     _add_system_routes(app)
     app.mount(STATIC, StaticFiles(directory=str(_static_folder())), name="static")

@@ -28,7 +28,8 @@ from segmint.importers.events import EventsImporter
 from segmint.importing import RowsRejected, import_rows, previous_import
 from segmint.realtime import Change, Rescorer, save_rescored
 from segmint.store import Store, utcnow
-from segmint.webhooks.outbox import enqueue
+from segmint.webhooks.delivery import Deliverer
+from segmint.webhooks.outbox import RetryPolicy, enqueue, resume_pending
 from segmint.workspace import Workspace
 
 
@@ -101,10 +102,35 @@ class Service:
         self._rescorer: Rescorer | None = None
         #: Called after changes were queued for webhooks (the deliverer's wake-up).
         self.on_changes: Callable[[], None] | None = None
+        self.deliverer: Deliverer | None = None
 
     @classmethod
-    def open(cls, path: Path | str, limits: Limits | None = None) -> Service:
-        return cls(Workspace(path), limits)
+    def open(cls, path: Path | str, limits: Limits | None = None, deliver: bool = False) -> Service:
+        """Serve the workspace at ``path`` (its settings give the limits unless ``limits``);
+        ``deliver``: run the webhook deliverer in the background."""
+        workspace = Workspace(path)
+        settings = workspace.settings
+        limits = limits or Limits(
+            rate_limit=int(settings["api_rate_limit"]),
+            max_body_bytes=int(settings["api_max_body_bytes"]),
+        )
+        service = cls(workspace, limits)
+        if deliver:
+            service.start_deliveries()
+        return service
+
+    def start_deliveries(self) -> None:
+        """Deliver webhooks in the background, woken at once by every change."""
+        settings = self.workspace.settings
+        policy = RetryPolicy(
+            max_attempts=int(settings["webhook_max_attempts"]),
+            base_s=float(settings["webhook_retry_base_s"]),
+        )
+        timeout = float(settings["webhook_timeout_s"])
+        with self.writing() as store:
+            resume_pending(store)  # leases of a previous process that died are void
+        self.deliverer = Deliverer(self.store, policy=policy, timeout_s=timeout).start()
+        self.on_changes = self.deliverer.wake
 
     # -- reading ----------------------------------------------------------------------------
     def reader(self) -> Store:
@@ -165,6 +191,8 @@ class Service:
                 result = self.workspace.refresh()
                 self._rescorer = None  # the next event uses this refresh's thresholds
                 self.rebuild_index()
+            if self.on_changes is not None:
+                self.on_changes()
             record = result.as_dict()
             record["as_of"] = record["as_of"].isoformat()
             record["rfm_cut_points"] = result.rfm_cut_points
@@ -242,6 +270,9 @@ class Service:
 
     def close(self) -> None:
         self._jobs.shutdown(wait=True)
+        if self.deliverer is not None:
+            self.deliverer.stop()
+            self.deliverer.close()
         with self._readers_lock:
             for reader in self._all_readers:
                 reader.close()

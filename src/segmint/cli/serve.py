@@ -42,7 +42,9 @@ def serve(
     from segmint.api.service import Service
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    service = Service(_workspace())
+    from segmint.cli.main import State
+
+    service = Service.open(State.workspace_path, deliver=True)
     stderr.print(
         f"segmint: serving {service.path} on http://{host}:{port} "
         f"({service.index.size:,} customers; docs at /docs)"

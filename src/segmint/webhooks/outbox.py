@@ -387,6 +387,24 @@ def _finished(attempt: Attempt) -> datetime:
     return naive_utc(attempt.attempted_at) + timedelta(milliseconds=attempt.duration_ms)
 
 
+def resume_pending(store: Store, now: datetime | None = None) -> int:
+    """Make every pending delivery due now; returns how many were waiting.
+
+    For a deliverer starting in the workspace's only writing process (``segmint serve``):
+    a lease taken by a process that died is not worth waiting out, and a restart is a fair
+    moment to try receivers again.
+    """
+    moment = naive_utc(now or now_utc())
+    deliveries = store.table("webhook_deliveries")
+    waiting = deliveries.filter(
+        (deliveries.status == "pending") & (deliveries.next_attempt_at > moment)
+    ).select("delivery_id", next_attempt_at=ibis.literal(moment, "timestamp"))
+    count = int(waiting.count().to_pyarrow().as_py())
+    if count:
+        update_rows(store, "webhook_deliveries", waiting)
+    return count
+
+
 def cancel_pending(store: Store, webhook_id: int, reason: str) -> None:
     """Fail every pending delivery of a webhook (it was removed), set-based."""
     deliveries = store.table("webhook_deliveries")
