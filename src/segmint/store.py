@@ -74,6 +74,23 @@ def use_releasing_arrow_allocator() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
+def server_file(path: Path) -> Path:
+    """Where a running ``segmint serve`` says it holds the workspace at ``path``."""
+    return path.with_name(f"{path.name}.server.json")
+
+
+def _server_hint(path: Path) -> str | None:
+    """Name the server that holds the workspace, when one says so."""
+    try:
+        server = json.loads(server_file(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return (
+        f"segmint serve (process {server.get('pid')}) holds this workspace at "
+        f"{server.get('url')}: use its API, or stop it first"
+    )
+
+
 def utcnow() -> datetime:
     """The current time as a naive UTC timestamp (how the workspace stores time)."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -88,7 +105,9 @@ class Store:
         try:
             self.con = ibis.duckdb.connect(str(self.path), **duckdb_config())
         except Exception as exc:  # duckdb raises IOException and friends
-            raise WorkspaceError(f"cannot open workspace {self.path}: {exc}") from None
+            raise WorkspaceError(
+                f"cannot open workspace {self.path}: {exc}", hint=_server_hint(self.path)
+            ) from None
         self._in_transaction = False
         try:
             self.ensure_schema()

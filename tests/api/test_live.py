@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from serving import Server, segmint, start_server
 
+from api.serving import Server, segmint, start_server
 from webhooks.receiver import Receiver, signature_is_valid, wait_until
 
 CART = "engagement_cart_abandoners"

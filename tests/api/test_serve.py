@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from serving import Server, segmint, start_server
+
+from api.serving import Server, segmint, start_server
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +57,11 @@ def test_the_docs_page_renders_in_a_browser_from_local_assets(server: Server, br
     assert page.locator("button.authorize").count() == 1  # the Bearer scheme is offered
     page.close()
     assert requested and all(url.startswith(server.url) for url in requested), requested
+
+
+def test_a_command_on_the_served_workspace_names_the_server(server: Server) -> None:
+    refused = segmint(server.path, "api-key", "list")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Error: cannot open workspace")
+    assert f"segmint serve (process {server.process.pid}) holds this workspace" in refused.stderr
+    assert server.url in refused.stderr.replace("\n", "")

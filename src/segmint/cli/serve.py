@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from typing import Annotated
 
 import typer
 
 from segmint.cli.app import app
 from segmint.cli.output import print_records, stderr, stdout
+from segmint.store import server_file
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
 KEY_COLUMNS = [
@@ -49,6 +52,8 @@ def serve(
         f"segmint: serving {service.path} on http://{host}:{port} "
         f"({service.index.size:,} customers; docs at /docs)"
     )
+    sidecar = server_file(service.path)
+    sidecar.write_text(json.dumps({"url": f"http://{host}:{port}", "pid": os.getpid()}))
     try:
         uvicorn.run(
             create_app(service),
@@ -58,6 +63,7 @@ def serve(
             log_level=log_level,
         )
     finally:
+        sidecar.unlink(missing_ok=True)
         service.close()
 
 
