@@ -36,7 +36,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def segmint(path: Path, *args: str) -> subprocess.CompletedProcess:
+def segmint(path: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": SRC}
     return subprocess.run(
         [sys.executable, "-m", "segmint", "-w", str(path), *args],
@@ -44,6 +44,7 @@ def segmint(path: Path, *args: str) -> subprocess.CompletedProcess:
         text=True,
         env=env,
         check=False,
+        cwd=cwd,
     )
 
 

@@ -3,6 +3,7 @@ a log without customer data, and the docs page rendered by a real browser."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from api.serving import Server, segmint, start_server
+from segmint.store import server_file
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +61,37 @@ def test_the_docs_page_renders_in_a_browser_from_local_assets(server: Server, br
     assert requested and all(url.startswith(server.url) for url in requested), requested
 
 
-def test_a_command_on_the_served_workspace_names_the_server(server: Server) -> None:
-    refused = segmint(server.path, "api-key", "list")
-    assert refused.returncode == 1
-    assert refused.stderr.startswith("Error: cannot open workspace")
-    assert f"segmint serve (process {server.process.pid}) holds this workspace" in refused.stderr
-    assert server.url in refused.stderr.replace("\n", "")
+def test_commands_run_on_a_served_workspace_through_the_server(
+    server: Server, tmp_path: Path
+) -> None:
+    assert server_file(server.path).stat().st_mode & 0o777 == 0o600
+    listed = segmint(server.path, "api-key", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [k["name"] for k in json.loads(listed.stdout)] == ["test"]
+
+    created = segmint(server.path, "api-key", "create", "--scope", "read", "--name", "more")
+    assert created.returncode == 0, created.stderr
+    new_key = created.stdout.strip().splitlines()[-1]
+    answer = httpx.get(server.url + "/v1/segments", headers={"Authorization": f"Bearer {new_key}"})
+    assert answer.status_code == 200  # the server knows the key at once
+
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "Event,Timestamp,Email\nViewed Product,2026-11-01T10:00:00Z,handed.over@example.com\n"
+    )
+    imported = segmint(server.path.resolve(), "import", "events.csv", "--json", cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(imported.stdout)[0]["rows_loaded"] == 1
+    before = httpx.get(server.url + "/healthz").json()["refresh_id"]
+    refreshed = segmint(server.path, "refresh", "--json")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert httpx.get(server.url + "/healthz").json()["refresh_id"] == before + 1
+    found = httpx.get(
+        server.url + "/v1/customers/handed.over@example.com/segments",
+        headers={"Authorization": f"Bearer {server.key}"},
+    )
+    assert found.status_code == 200 and found.json()["segments"]
+
+    failed = segmint(server.path, "api-key", "revoke", "key_nope")
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("Error: no API key 'key_nope'")

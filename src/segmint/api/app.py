@@ -4,6 +4,7 @@ shape, keys on every route but ``/healthz`` and the docs, which are served from 
 
 from __future__ import annotations
 
+import hmac
 from importlib import resources
 from typing import Any
 
@@ -11,15 +12,23 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
 from segmint import __version__
 from segmint.api import errors
+from segmint.api.errors import ApiError
 from segmint.api.middleware import AccessLog, BodyLimit, Cors
 from segmint.api.routes import customers, events, exports, jobs, segments, webhooks
 from segmint.api.service import Service
+from segmint.cli import handoff
 
 STATIC = "/static"
 SWAGGER = f"{STATIC}/swagger-ui"
+
+
+class CommandIn(BaseModel):
+    argv: list[str]
+    cwd: str
 
 
 def create_app(service: Service) -> FastAPI:
@@ -54,6 +63,16 @@ def _add_system_routes(app: FastAPI) -> None:
     async def healthz(request: Request) -> dict[str, Any]:
         index = request.app.state.service.index
         return {"status": "ok", "refresh_id": index.refresh_id, "customers": index.size}
+
+    @app.post(handoff.ROUTE, include_in_schema=False)
+    def run_command(request: Request, body: CommandIn) -> dict[str, Any]:
+        """A ``segmint`` command handed over by the CLI (token from the server file)."""
+        service = request.app.state.service
+        expected = f"Bearer {service.handoff_token}"
+        given = request.headers.get("authorization", "")
+        if service.handoff_token is None or not hmac.compare_digest(given, expected):
+            raise ApiError(401, "commands are taken from segmint on this machine only")
+        return service.run_command(body.argv, body.cwd)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

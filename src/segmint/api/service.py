@@ -103,12 +103,14 @@ class Service:
         #: Called after changes were queued for webhooks (the deliverer's wake-up).
         self.on_changes: Callable[[], None] | None = None
         self.deliverer: Deliverer | None = None
+        #: The token of ``<workspace>.server.json``: commands handed over present it.
+        self.handoff_token: str | None = None
 
     @classmethod
     def open(cls, path: Path | str, limits: Limits | None = None, deliver: bool = False) -> Service:
         """Serve the workspace at ``path`` (its settings give the limits unless ``limits``);
         ``deliver``: run the webhook deliverer in the background."""
-        workspace = Workspace(path)
+        workspace = Workspace(Path(path).resolve())
         settings = workspace.settings
         limits = limits or Limits(
             rate_limit=int(settings["api_rate_limit"]),
@@ -267,6 +269,21 @@ class Service:
         if changes and self.on_changes is not None:
             self.on_changes()
         return changes
+
+    # -- commands handed over -------------------------------------------------------------
+    def run_command(self, argv: list[str], cwd: str) -> dict[str, Any]:
+        """Run a ``segmint`` command that could not open the workspace itself, on the
+        writer; then bring the index, keys and rescoring in step with what it changed."""
+        from segmint.cli.handoff import run_here
+
+        with self.writing():
+            result = run_here(argv, cwd, self.workspace)
+            self._rescorer = None
+            self.rebuild_index()
+        self.keys.reload()
+        if self.on_changes is not None:
+            self.on_changes()
+        return result
 
     def close(self) -> None:
         self._jobs.shutdown(wait=True)

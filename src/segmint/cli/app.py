@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
+from segmint.cli.handoff import HandOff, hand_off
 from segmint.cli.output import print_error
 from segmint.errors import SegmintError
 
@@ -33,6 +35,9 @@ class SegmintGroup(TyperGroup):
         SegmintGroup.debug = os.environ.get("SEGMINT_DEBUG") == "1"
         try:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except HandOff as exc:  # a running server holds the workspace: it runs the command
+            given = list(args) if args is not None else sys.argv[1:]
+            raise SystemExit(hand_off(exc.server, given)) from None
         except SegmintError as exc:
             if SegmintGroup.debug:
                 raise

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from typing import Annotated
 
 import typer
 
 from segmint.cli.app import app
+from segmint.cli.handoff import write_server_file
 from segmint.cli.output import print_records, stderr, stdout
 from segmint.store import server_file
 
@@ -52,8 +51,8 @@ def serve(
         f"segmint: serving {service.path} on http://{host}:{port} "
         f"({service.index.size:,} customers; docs at /docs)"
     )
+    service.handoff_token = write_server_file(service.path, f"http://{host}:{port}")
     sidecar = server_file(service.path)
-    sidecar.write_text(json.dumps({"url": f"http://{host}:{port}", "pid": os.getpid()}))
     try:
         uvicorn.run(
             create_app(service),
