@@ -9,7 +9,7 @@ table and running the compiled query: nothing is rebuilt per event.
 Population-relative values are those the last full refresh wrote down: its RFM cut points
 and its store statistics (averages, top-5% cut-offs). Features are computed as of the later
 of the refresh's as-of day and the day being scored, so an event of today counts; the query
-is compiled again only when that day changes.
+is compiled once per such day (the last few days are kept).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from segmint.webhooks.outbox import membership_changes
 
 #: The scratch table holding the customers being rescored (one column, ``customer_id``).
 KEYS = "_rescore_customers"
+#: How many as-of days keep their compiled queries.
+COMPILED_DAYS = 3
 #: The scratch table the rescored features are written to, in the stored schema.
 RESCORED = "_rescored_features"
 
@@ -111,7 +113,8 @@ class Rescorer:
         """SQL of the features and the flags of the listed customers, compiled once per day
         from the Ibis expressions of a full refresh."""
         if as_of not in self._compiled:
-            self._compiled.clear()
+            if len(self._compiled) >= COMPILED_DAYS:  # late events of earlier days are rare
+                self._compiled.pop(next(iter(self._compiled)))
             features, flags = self._expressions(as_of)
             self._compiled[as_of] = (
                 ibis.to_sql(features, dialect="duckdb"),

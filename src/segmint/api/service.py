@@ -270,6 +270,21 @@ class Service:
             self.on_changes()
         return changes
 
+    def warm_up(self) -> Job:
+        """Compile the real-time queries for today in the background, so that the first
+        event does not wait for it."""
+
+        def work() -> dict[str, Any]:
+            with self.writing() as store:
+                if self.index.refresh_id is None:
+                    return {"warmed": False}
+                if self._rescorer is None:
+                    self._rescorer = Rescorer(store)
+                self._rescorer.rescore([], utcnow().date())
+            return {"warmed": True}
+
+        return self.submit("warm-up", work)
+
     # -- commands handed over -------------------------------------------------------------
     def run_command(self, argv: list[str], cwd: str) -> dict[str, Any]:
         """Run a ``segmint`` command that could not open the workspace itself, on the

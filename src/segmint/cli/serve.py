@@ -52,6 +52,7 @@ def serve(
         f"({service.index.size:,} customers; docs at /docs)"
     )
     service.handoff_token = write_server_file(service.path, f"http://{host}:{port}")
+    service.warm_up()
     sidecar = server_file(service.path)
     try:
         uvicorn.run(
