@@ -24,6 +24,10 @@ ROUTES: list[tuple[str, str, str, Any]] = [
         {"event": "Viewed Product", "time": "2026-11-01T10:00:00Z", "email": "x@example.com"},
     ),
     ("GET", "/v1/jobs/job_1", "read", None),
+    ("POST", "/v1/webhooks", "admin", {"url": "https://hooks.example.com", "segments": ["x"]}),
+    ("GET", "/v1/webhooks", "admin", None),
+    ("DELETE", "/v1/webhooks/1", "admin", None),
+    ("GET", "/v1/webhooks/log", "admin", None),
     ("GET", "/v1/exports/rfm_champions?to=csv", "write", None),
 ]
 
@@ -71,7 +75,9 @@ def test_no_key_wrong_key_revoked_key(api: Any, method: str, path: str, scope: s
 
 @pytest.mark.parametrize(("method", "path", "scope", "body"), ROUTES)
 def test_a_key_of_too_small_a_scope(api: Any, method: str, path: str, scope: str, body: Any):
-    if scope == "write":
+    if scope == "admin":
+        smaller = api.headers("write")
+    elif scope == "write":
         smaller = api.headers("read")
     elif "/customers/" in path:  # the storefront key, used from an origin it does not list
         smaller = {**api.headers("storefront"), "Origin": "https://evil.example.com"}
@@ -197,6 +203,30 @@ def test_bad_input_gets_the_shape_with_the_field_and_changes_nothing(api: Any) -
     assert_error(client.post(events, json=[], headers=write), 422, "invalid", "events")
     assert_error(client.post(events, json=[cart] * 51, headers=write), 422, "invalid", "events")
     assert_error(client.post(events, json="Added to Cart", headers=write), 422, "invalid")
+
+    admin = api.headers("admin")
+    hooks = "/v1/webhooks"
+    hook = {"url": "https://hooks.example.com/x", "segments": ["rfm_champions"]}
+    assert_error(
+        client.post(hooks, json={**hook, "url": "ftp://x"}, headers=admin),
+        400,
+        "bad_request",
+        "url",
+    )
+    assert_error(
+        client.post(hooks, json={**hook, "segments": ["no_such"]}, headers=admin),
+        400,
+        "bad_request",
+        "segments",
+    )
+    assert_error(
+        client.post(hooks, json={**hook, "segments": []}, headers=admin), 422, "invalid", "segments"
+    )
+    assert_error(
+        client.post(hooks, json={**hook, "on": ["leave"]}, headers=admin), 400, "bad_request", "on"
+    )
+    assert_error(client.delete(hooks + "/999", headers=admin), 404, "not_found", "webhook_id")
+    assert_error(client.delete(hooks + "/abc", headers=admin), 422, "invalid", "webhook_id")
 
     assert row_counts(api) == before
 

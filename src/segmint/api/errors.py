@@ -39,6 +39,10 @@ CODES = {
 }
 
 
+#: Where FastAPI says a request field was; the field's own name follows.
+LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
 class ApiError(Exception):
     """An error answered with the error shape."""
 
@@ -84,7 +88,7 @@ def from_segmint_error(exc: SegmintError, field: str | None = None) -> ApiError:
 def validation_error(exc: RequestValidationError) -> ApiError:
     """FastAPI's request validation as the error shape: the first problem, field named."""
     first = exc.errors()[0] if exc.errors() else {}
-    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
+    location = [str(part) for part in first.get("loc", ()) if part not in LOCATIONS]
     field = ".".join(location) or None
     kind = first.get("type", "")
     if kind == "json_invalid":
