@@ -179,8 +179,9 @@ class TokenBucket:
 
 
 class KeyRing:
-    """The valid keys of a running server, reloaded from the workspace every few seconds (so
-    a key created or revoked by another command takes effect without a restart)."""
+    """The valid keys of a running server, reloaded from the workspace every few seconds by a
+    background thread (a key created or revoked by another command takes effect without a
+    restart, and no request ever waits for the reload)."""
 
     def __init__(
         self, load: Callable[[], dict[str, ApiKey]], default_rate: int, reload_s: float = 2.0
@@ -188,21 +189,38 @@ class KeyRing:
         self._load = load
         self._default_rate = default_rate
         self._reload_s = reload_s
-        self._keys: dict[str, ApiKey] = {}
-        self._loaded_at = -1e9
+        self._keys: dict[str, ApiKey] | None = None
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def find(self, key: str) -> ApiKey | None:
         """The valid key ``key`` is, or None."""
-        if time.monotonic() - self._loaded_at > self._reload_s:
-            self.reload()
-        return self._keys.get(key_hash(key))
+        keys = self._keys if self._keys is not None else self.reload()
+        return keys.get(key_hash(key))
 
-    def reload(self) -> None:
-        with self._lock:
-            self._keys = self._load()
-            self._loaded_at = time.monotonic()
+    def reload(self) -> dict[str, ApiKey]:
+        keys = self._load()
+        self._keys = keys
+        return keys
+
+    def start(self) -> None:
+        """Reload every ``reload_s`` seconds until :meth:`stop`."""
+        self._thread = threading.Thread(target=self._run, name="segmint-keys", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._reload_s):
+            try:
+                self.reload()
+            except Exception:  # a failed reload keeps the keys it had; the next one retries
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self._reload_s + 1)
 
     def throttle(self, key: ApiKey) -> float:
         """0.0 when ``key`` may make a request now, else seconds to wait (rate limited)."""
@@ -215,4 +233,4 @@ class KeyRing:
 
     def origins(self) -> set[str]:
         """Every origin some valid key allows (for CORS preflights, which carry no key)."""
-        return {o for k in self._keys.values() for o in k.origins}
+        return {o for k in (self._keys or {}).values() for o in k.origins}

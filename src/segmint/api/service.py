@@ -95,6 +95,8 @@ class Service:
         self._all_readers: list[Store] = []
         self._readers_lock = threading.Lock()
         self.keys = KeyRing(lambda: self.read(valid_keys), self.limits.rate_limit)
+        self.keys.reload()
+        self.keys.start()
         self.index: MembershipIndex = self.read(build_index)
         self.jobs: dict[str, Job] = {}
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmint-job")
@@ -301,6 +303,7 @@ class Service:
         return result
 
     def close(self) -> None:
+        self.keys.stop()
         self._jobs.shutdown(wait=True)
         if self.deliverer is not None:
             self.deliverer.stop()
