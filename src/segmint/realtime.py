@@ -129,8 +129,11 @@ class Rescorer:
             tables, _in_query, as_of, self.thresholds.rfm_cuts, self.config.rfm_grid
         )
         features = computed.table.select(*self._feature_schema.names)
+        # The flags read the features :meth:`_features` has just written, rather than
+        # computing them a second time in their own query.
+        written = self.store.stage(RESCORED, self._feature_schema.to_pyarrow().empty_table())
         values = rule_values(self.config.parameters, self.thresholds.statistics)
-        flags, _ = membership_flags(self.config.segments, features, tables, as_of, values)
+        flags, _ = membership_flags(self.config.segments, written, tables, as_of, values)
         return features, flags.select("customer_id", *self.slugs)
 
     def _memberships(self, flags: pa.Table) -> dict[str, tuple[str, ...]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Annotated
 
@@ -53,6 +54,10 @@ def serve(
     )
     service.handoff_token = write_server_file(service.path, f"http://{host}:{port}")
     service.warm_up()
+    # The index's millions of small objects live as long as the server: keep them out of
+    # the garbage collector's full passes, which otherwise stall requests for ~200 ms.
+    gc.collect()
+    gc.freeze()
     sidecar = server_file(service.path)
     try:
         uvicorn.run(

@@ -314,6 +314,7 @@ def _segmint_identities(rows: ir.Table, ctx: ImportContext) -> ir.Table:
         "segmint_id", target=ibis.coalesce(ibis._.surviving_id, ibis._.segmint_id)
     )
     identities = ctx.store.table("identities")
+    identities = identities.semi_join(current, identities.customer_id == current.target)
     first = identities.group_by(target=identities.customer_id).aggregate(
         segmint_identity=identities.identity.min(),
         segmint_kind=identities.kind.first(order_by=identities.identity),
