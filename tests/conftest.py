@@ -146,3 +146,15 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """CLI tables as wide as they need, so that their column names can be read back whole;
+    no workspace or debug mode from the environment."""
+    from segmint.cli import output
+
+    monkeypatch.setattr(output.stdout, "width", 2000)
+    monkeypatch.delenv("SEGMINT_WORKSPACE", raising=False)
+    monkeypatch.delenv("SEGMINT_DEBUG", raising=False)
+    yield

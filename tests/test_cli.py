@@ -9,7 +9,6 @@ The commands run in-process through Typer's CliRunner on the same app ``segmint`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 import segmint.cli.main as cli_main
-from segmint.cli import output
 from segmint.cli.app import app
 from segmint.workspace import Workspace
 from shopify_files import order, write_orders
@@ -25,13 +23,7 @@ from shopify_files import order, write_orders
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tables as wide as they need, so that their column names can be read back whole."""
-    monkeypatch.setattr(output.stdout, "width", 2000)
-    monkeypatch.delenv("SEGMINT_WORKSPACE", raising=False)
-    monkeypatch.delenv("SEGMINT_DEBUG", raising=False)
-    yield
+pytestmark = pytest.mark.usefixtures("wide_console")
 
 
 def segmint(*args: str, env: dict[str, str] | None = None):

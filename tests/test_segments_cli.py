@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 import segmint.cli.main  # noqa: F401  (registers the commands)
-from segmint.cli import output
 from segmint.cli.app import app
 from segmint.segments.guards import DEFAULT_GUARDS
 from segmint.workspace import Workspace
@@ -20,11 +18,7 @@ from segmint.workspace import Workspace
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(output.stdout, "width", 2000)
-    monkeypatch.delenv("SEGMINT_WORKSPACE", raising=False)
-    yield
+pytestmark = pytest.mark.usefixtures("wide_console")
 
 
 def run(ws: Workspace, *args: str, code: int = 0):

@@ -4,7 +4,7 @@ deliver and log, with ``--json`` and ``Error:`` lines."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,8 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 import segmint.cli.main  # noqa: F401  (registers the commands and --workspace)
-import segmint.cli.webhooks  # noqa: F401  (until segmint.cli.main imports it)
-from segmint.cli import output
 from segmint.cli.app import app
 from segmint.webhooks.outbox import enqueue, membership_changes
 from segmint.workspace import Workspace
@@ -22,12 +20,7 @@ from webhooks.receiver import T0, Receiver, signature_is_valid
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(output.stdout, "width", 2000)
-    monkeypatch.delenv("SEGMINT_WORKSPACE", raising=False)
-    monkeypatch.delenv("SEGMINT_DEBUG", raising=False)
-    yield
+pytestmark = pytest.mark.usefixtures("wide_console")
 
 
 @pytest.fixture
