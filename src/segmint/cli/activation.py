@@ -10,16 +10,11 @@ import typer
 from segmint.activation.destinations import checked_options
 from segmint.cli.app import app
 from segmint.cli.output import print_records, print_warnings, stderr
+from segmint.cli.state import open_workspace
 from segmint.errors import ConfigError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
 FUNNEL_COLUMNS = ["members", "no_consent", "suppressed", "excluded", "no_identifier", "exported"]
-
-
-def _open():  # noqa: ANN202  (imported late: segmint.cli.main imports this module)
-    from segmint.cli.main import open_workspace
-
-    return open_workspace()
 
 
 @app.command("export")
@@ -66,7 +61,7 @@ def export_command(
     from segmint.activation.export import export_segment
 
     options = checked_options(to, list(feature or ()), value, channel)
-    with _open() as ws:
+    with open_workspace() as ws:
         result = export_segment(
             ws.store, segment, to, out, list(exclude or []), options, changes_since_last
         )
@@ -87,7 +82,7 @@ def export_command(
 @app.command("exports")
 def exports_command(as_json: JsonOption = False) -> None:
     """Every export so far, newest first, with its funnel."""
-    with _open() as ws:
+    with open_workspace() as ws:
         table = ws.store.table("exports")
         rows = table.order_by(table.export_id.desc()).to_pyarrow().to_pylist()
     columns = ["export_id", "created_at", "segment", "destination", "kind", *FUNNEL_COLUMNS, "file"]
@@ -115,7 +110,7 @@ def suppress_add(
 
     if not reason.strip():
         raise ConfigError("--reason cannot be empty")
-    with _open() as ws:
+    with open_workspace() as ws:
         country = ws.settings["default_phone_country"]
         path = Path(source)
         if path.is_file():
@@ -137,7 +132,7 @@ def suppress_add(
 @suppress_app.command("list")
 def suppress_list(as_json: JsonOption = False) -> None:
     """How many suppressions there are, by kind, reason and source (values are hashed)."""
-    with _open() as ws:
+    with open_workspace() as ws:
         table = ws.store.table("suppressions")
         rows = (
             table.group_by(["kind", "reason", "source"])
@@ -173,7 +168,7 @@ def plan_command(
     from segmint.activation.plan import build_plan
     from segmint.segments import latest_as_of
 
-    with _open() as ws:
+    with open_workspace() as ws:
         folder = out or Path(f"plan-{latest_as_of(ws.store)}")
         plan = build_plan(ws.store, folder, list(segments or []), allow_overlap)
     records = [c.as_dict() for c in plan.campaigns]

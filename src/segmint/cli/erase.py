@@ -9,6 +9,7 @@ import typer
 
 from segmint.cli.app import app
 from segmint.cli.output import print_records, stderr
+from segmint.cli.state import open_workspace
 from segmint.errors import ConfigError, SegmintError
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ def erase(
     so that re-importing an old file does not bring them back.
     """
     from segmint.activation.erasure import erase_target, erasure_target
-    from segmint.cli.main import open_workspace
 
     with open_workspace() as ws:
         target = erasure_target(ws.store, key, ws.settings["default_phone_country"])

@@ -82,7 +82,7 @@ def run_here(argv: list[str], cwd: str, workspace: Any) -> dict[str, Any]:
     """Run a handed-off command in this (the server's) process, with ``workspace`` as the
     workspace every command opens; the caller holds the writer lock."""
     from segmint.cli.app import app
-    from segmint.cli.main import State
+    from segmint.cli.state import State
 
     out, err = io.StringIO(), io.StringIO()
     State.served = workspace

@@ -12,9 +12,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from segmint.cli.app import SegmintGroup, app
-from segmint.cli.handoff import Borrowed, HandOff, running_server
 from segmint.cli.output import print_records, print_warnings, stderr, stdout
-from segmint.errors import ConfigError, WorkspaceError, did_you_mean
+from segmint.cli.state import State, open_workspace
+from segmint.errors import ConfigError, did_you_mean
 from segmint.importers.base import ImportOptions
 from segmint.importing import PHASES, ImportResult
 from segmint.workspace import DEFAULT_PATH, Workspace
@@ -35,26 +35,6 @@ IMPORT_COLUMNS = [
     "events_new",
     "status",
 ]
-
-
-class State:
-    workspace_path: Path = Path(DEFAULT_PATH)
-    #: The server's open workspace, while it runs a command handed to it.
-    served: Workspace | None = None
-
-
-def open_workspace() -> Workspace:
-    """The workspace of ``--workspace``; when a running server holds it, the command is
-    handed to the server (:mod:`segmint.cli.handoff`)."""
-    if State.served is not None:
-        return Borrowed(State.served)
-    try:
-        return Workspace(State.workspace_path)
-    except WorkspaceError as exc:
-        server = running_server(Path(State.workspace_path))
-        if server is not None and "lock" in exc.message.lower():
-            raise HandOff(server) from None
-        raise
 
 
 @app.callback()

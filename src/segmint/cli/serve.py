@@ -11,6 +11,7 @@ import typer
 from segmint.cli.app import app
 from segmint.cli.handoff import write_server_file
 from segmint.cli.output import print_records, stderr, stdout
+from segmint.cli.state import State, open_workspace
 from segmint.store import server_file
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
@@ -26,12 +27,6 @@ KEY_COLUMNS = [
 ]
 
 
-def _workspace():  # noqa: ANN202  (imported late: the CLI starts fast)
-    from segmint.cli.main import open_workspace
-
-    return open_workspace()
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
@@ -45,8 +40,6 @@ def serve(
     from segmint.api.service import Service
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    from segmint.cli.main import State
-
     service = Service.open(State.workspace_path, deliver=True)
     stderr.print(
         f"segmint: serving {service.path} on http://{host}:{port} "
@@ -96,7 +89,7 @@ def api_key_create(
     """Create a key; it is printed once, alone on the last line (only its hash is kept)."""
     from segmint.api.keys import create_key
 
-    with _workspace() as ws:
+    with open_workspace() as ws:
         key, secret = create_key(ws.store, scope, name, route, origin, rate_limit)
     if as_json:
         print_records([{**key.as_dict(), "key": secret}], as_json=True)
@@ -111,7 +104,7 @@ def api_key_list(as_json: JsonOption = False) -> None:
     """Every key (never the keys themselves), revoked ones included."""
     from segmint.api.keys import list_keys
 
-    with _workspace() as ws:
+    with open_workspace() as ws:
         keys = [k.as_dict() for k in list_keys(ws.store)]
     print_records(keys, as_json=as_json, title="API keys", columns=KEY_COLUMNS)
 
@@ -124,6 +117,6 @@ def api_key_revoke(
     """Revoke a key: a running server refuses it within seconds."""
     from segmint.api.keys import revoke_key
 
-    with _workspace() as ws:
+    with open_workspace() as ws:
         key = revoke_key(ws.store, key_id)
     print_records([key.as_dict()], as_json=as_json, title="Revoked", columns=KEY_COLUMNS)

@@ -8,6 +8,7 @@ import typer
 
 from segmint.cli.app import app
 from segmint.cli.output import print_records, stderr
+from segmint.cli.state import open_workspace
 from segmint.errors import ConfigError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
@@ -32,12 +33,6 @@ webhooks_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(webhooks_app, name="webhooks")
-
-
-def _open():  # noqa: ANN202  (imported late: segmint.cli.main imports this module)
-    from segmint.cli.main import open_workspace
-
-    return open_workspace()
 
 
 def _changes(values: list[str]) -> list[str]:
@@ -65,7 +60,7 @@ def add_command(
     """Send a segment's membership changes to a URL; prints the signing secret once."""
     from segmint.webhooks.registry import add_webhook
 
-    with _open() as ws:
+    with open_workspace() as ws:
         webhook, secret = add_webhook(
             ws.store, url, segment, _changes(on or ["enter,exit"]), secret
         )
@@ -87,7 +82,7 @@ def list_command(
     from segmint.webhooks.outbox import delivery_counts
     from segmint.webhooks.registry import list_webhooks
 
-    with _open() as ws:
+    with open_workspace() as ws:
         webhooks = list_webhooks(ws.store, include_removed=removed)
         counts = {r["webhook_id"]: r for r in delivery_counts(ws.store).to_pyarrow().to_pylist()}
     records = [_with_counts(w.as_dict(), counts.get(w.webhook_id)) for w in webhooks]
@@ -107,7 +102,7 @@ def remove_command(
     """Stop a webhook; its pending deliveries are dropped (marked failed)."""
     from segmint.webhooks.registry import remove_webhook
 
-    with _open() as ws:
+    with open_workspace() as ws:
         webhook = remove_webhook(ws.store, webhook_id)
     columns = [*WEBHOOK_COLUMNS, "removed_at"]
     print_records([webhook.as_dict()], as_json=as_json, title="Removed webhook", columns=columns)
@@ -127,7 +122,7 @@ def log_command(
 
     if limit < 1:
         raise ConfigError("--limit must be at least 1")
-    with _open() as ws:
+    with open_workspace() as ws:
         if webhook is not None:
             get_webhook(ws.store, webhook)
         rows = attempt_log(ws.store, webhook, limit).to_pyarrow().to_pylist()
@@ -146,7 +141,7 @@ def deliver_command(
 
     if timeout <= 0:
         raise ConfigError("--timeout must be more than 0 seconds")
-    with _open() as ws, Deliverer(ws.store, timeout_s=timeout) as deliverer:
+    with open_workspace() as ws, Deliverer(ws.store, timeout_s=timeout) as deliverer:
         outcomes = deliverer.run_once()
     statuses = [o.status for o in outcomes]
     summary = {
