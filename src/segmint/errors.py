@@ -40,7 +40,19 @@ class WorkspaceError(SegmintError):
 
 
 class ConfigError(SegmintError):
-    """A setting, mapping file or option has an invalid value."""
+    """A setting, mapping file or option has an invalid value; ``option`` names the option
+    (``to`` for ``--to``) when one is to blame, for the API's error ``field``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        option: str | None = None,
+        details: str | None = None,
+        hint: str | None = None,
+    ):
+        super().__init__(message, details=details, hint=hint)
+        self.option = option
 
 
 class InputFileError(SegmintError):

@@ -108,13 +108,16 @@ def checked_options(
     if destination not in DESTINATIONS:
         raise ConfigError(
             f"--to: unknown destination {destination!r}",
+            option="to",
             hint=did_you_mean(destination, DESTINATIONS)
             or "choose from " + ", ".join(DESTINATIONS),
         )
     if channel not in (None, "email", "sms") or (channel == "sms" and destination != "klaviyo"):
-        raise ConfigError("--channel: email or sms, and sms only with --to klaviyo")
+        raise ConfigError(
+            "--channel: email or sms, and sms only with --to klaviyo", option="channel"
+        )
     if value is not None and destination != "meta":
-        raise ConfigError("--value is only for --to meta (its value column)")
+        raise ConfigError("--value is only for --to meta (its value column)", option="value")
     return ExportOptions(features=tuple(features), value=value, channel=channel)
 
 

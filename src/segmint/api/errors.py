@@ -78,7 +78,9 @@ def error_response(error: ApiError) -> JSONResponse:
 
 
 def from_segmint_error(exc: SegmintError, field: str | None = None) -> ApiError:
-    """A user-facing segmint error as a 400 (a rule error keeps its position)."""
+    """A user-facing segmint error as a 400 (a rule error keeps its position; an option's
+    error names the option as the field)."""
+    field = field or getattr(exc, "option", None)
     message = exc.message if not exc.hint else f"{exc.message} ({exc.hint})"
     if isinstance(exc, RuleError):
         return ApiError(400, message, code="invalid_rule", field=field, position=exc.position)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -44,8 +43,7 @@ def export(
     try:
         options = checked_options(to, feature, value, channel)
     except SegmintError as exc:
-        named = re.search(r"--(to|channel|value)\b", exc.message)
-        raise from_segmint_error(exc, field=named.group(1) if named else None) from None
+        raise from_segmint_error(exc) from None
     folder = FilePath(tempfile.mkdtemp(prefix="segmint-export-"))
     suffix = "parquet" if DESTINATIONS[to].file_format == "parquet" else "csv"
     out = folder / f"{segment}-{to}.{suffix}"
