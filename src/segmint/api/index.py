@@ -8,6 +8,7 @@ one, never a mix) and updates one customer's entry after an event.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -73,9 +74,14 @@ class MembershipIndex:
 
     def set_customer(self, customer_id: str, slugs: tuple[str, ...]) -> None:
         """Replace one customer's memberships (after a real-time update)."""
-        order = {slug: i for i, slug in enumerate(self.segments)}
+        order = self._order
         ordered = tuple(sorted(slugs, key=lambda s: order.get(s, len(order))))
         self.customers[customer_id] = self._interned.setdefault(ordered, ordered)
+
+    @functools.cached_property
+    def _order(self) -> dict[str, int]:
+        """Each segment's place in evaluation order (the segments never change)."""
+        return {slug: i for i, slug in enumerate(self.segments)}
 
     def add_keys(self, keys: dict[str, str]) -> None:
         """Make more lookup keys find their customers (identities seen in events)."""
