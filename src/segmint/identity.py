@@ -128,16 +128,18 @@ def _decide(store: Store, links: ir.Table, known: ir.Table, labels: ir.Table) ->
     return Resolution(record_customers, new_identities, merges)
 
 
-def lookup_candidates(key: str, country: str) -> list[str]:
+def lookup_candidates(key: str, country: str, store: Store | None = None) -> list[str]:
     """The identity strings a lookup key could be: namespaced already, email, phone, or a
-    source id (``shopify:``, ``uci:``)."""
+    source id (``shopify:``, ``uci:``); normalized on ``store``'s connection when given (a
+    server thread's own), else on Ibis's default one."""
     if key.startswith("email:") or (":" in key and not key.startswith("+")):
         return [key]
     probe = ibis.memtable(pa.table({"key": [key]}))
     found = probe.select(
         email=normalize_email(probe.key), phone=normalize_phone(probe.key, country)
     )
-    row = found.to_pyarrow().to_pylist()[0]
+    data = store.con.to_pyarrow(found) if store is not None else found.to_pyarrow()
+    row = data.to_pylist()[0]
     out = [f"email:{row['email']}"] if row["email"] else []
     if row["phone"]:
         out.append(f"phone:{row['phone']}")

@@ -94,6 +94,7 @@ class Service:
         self._readers = threading.local()
         self._all_readers: list[Store] = []
         self._readers_lock = threading.Lock()
+        self._root = self.store.reader()
         self.keys = KeyRing(lambda: self.read(valid_keys), self.limits.rate_limit)
         self.keys.reload()
         self.keys.start()
@@ -141,11 +142,17 @@ class Service:
         """This thread's own connection to the workspace's database."""
         store = getattr(self._readers, "store", None)
         if store is None:
-            store = self.store.reader()
+            store = self.new_reader()
             self._readers.store = store
             with self._readers_lock:
                 self._all_readers.append(store)
         return store
+
+    def new_reader(self) -> Store:
+        """A new connection to the database, made from a root connection no query uses (the
+        writer's may be busy on another thread: DuckDB refuses concurrent use of one)."""
+        with self._readers_lock:
+            return self._root.reader()
 
     def read(self, query: Callable[[Store], Any]) -> Any:
         """Run ``query`` on this thread's reader, in one transaction (one consistent view)."""
@@ -312,4 +319,5 @@ class Service:
             for reader in self._all_readers:
                 reader.close()
             self._all_readers.clear()
+            self._root.close()
         self.workspace.close()

@@ -15,6 +15,7 @@ from segmint.api.index import MembershipIndex
 from segmint.api.service import Service
 from segmint.features.tables import stored_features
 from segmint.identity import lookup_candidates
+from segmint.settings import Settings
 from segmint.store import Store
 
 router = APIRouter(prefix="/v1", tags=["customers"])
@@ -61,9 +62,14 @@ def _needs_normalizing(key: str) -> bool:
 
 
 def _slow_lookup(service: Service, index: MembershipIndex, key: str) -> str | None:
-    """Normalize ``key`` the way imports do (Ibis), then look the candidates up."""
-    country = service.workspace.settings["default_phone_country"]
-    for candidate in lookup_candidates(key.strip(), country):
+    """Normalize ``key`` the way imports do (Ibis, on this thread's reader), then look the
+    candidates up."""
+
+    def candidates(store: Store) -> list[str]:
+        country = Settings(store.settings())["default_phone_country"]
+        return lookup_candidates(key.strip(), country, store)
+
+    for candidate in service.read(candidates):
         found = index.keys.get(candidate)
         if found is not None:
             return found

@@ -123,7 +123,7 @@ def _page(store: Store, name: str, after: str | None, limit: int) -> list[dict[s
 
 def _csv_members(service: Service, name: str) -> Iterator[bytes]:
     """Every member as CSV, a batch at a time, from one consistent read."""
-    reader = service.store.reader()  # its own connection: the stream outlives the request
+    reader = service.new_reader()  # its own connection: the stream outlives the request
     try:
         with reader.transaction():
             buffer = io.StringIO()
