@@ -81,7 +81,7 @@ def _propagate(store: Store, edges: ir.Table) -> ir.Table:
         )
         joined = labels.join(by_node, "node")
         updated = joined.select("node", label=ibis.least(joined.label, joined.candidate))
-        changed = joined.filter(joined.candidate < joined.label).count().execute()
+        changed = store.scalar(joined.filter(joined.candidate < joined.label).count())
         labels = store.stage("_id_labels", updated)
         if changed == 0:
             return labels

@@ -239,12 +239,12 @@ def _resolve(
     if batch.links is None:
         return None
     resolution = resolve(store, batch.links)
-    merges = resolution.merges.execute()
-    if len(merges):
+    merges = store.scalar(resolution.merges.count())
+    if merges:
         _apply_merges(store, resolution.merges, ctx)
-    result.customers_merged = len(merges)
-    result.customers_created = int(
-        resolution.record_customers.filter(ibis._.is_new).customer_id.nunique().execute()
+    result.customers_merged = merges
+    result.customers_created = store.scalar(
+        resolution.record_customers.filter(ibis._.is_new).customer_id.nunique()
     )
     new = resolution.new_identities
     store.insert(
@@ -343,8 +343,8 @@ def _write_orders(
 ) -> None:
     orders = store.stage("_orders", _owned(batch.orders, owners))
     existing = store.table("orders").select("order_id")
-    result.orders_updated = int(orders.semi_join(existing, "order_id").count().execute())
-    result.orders_new = int(orders.count().execute()) - result.orders_updated
+    result.orders_updated = store.scalar(orders.semi_join(existing, "order_id").count())
+    result.orders_new = store.scalar(orders.count()) - result.orders_updated
     store.stage(
         "_order_keys",
         orders.select(key=orders.order_id).union(
@@ -364,4 +364,4 @@ def _write_events(store: Store, events: ir.Table, owners: ir.Table | None) -> in
     events = store.stage("_events", _owned(events, owners))
     fresh = store.stage("_events_new", events.anti_join(store.table("events"), "event_id"))
     store.insert("events", fresh)
-    return int(fresh.count().execute())
+    return store.scalar(fresh.count())

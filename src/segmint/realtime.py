@@ -192,7 +192,7 @@ def save_rescored(
         store.insert("segment_members", new)
         if on_changes is not None:
             on_changes(changes)
-    listed = changes.order_by("customer_id", "segment").to_pyarrow().to_pylist()
+    listed = store.run(changes.order_by("customer_id", "segment")).to_pylist()
     return [Change(r["customer_id"], r["segment"], r["change"]) for r in listed]
 
 

@@ -3,6 +3,8 @@
 Computations are Ibis expressions; this module owns the few storage statements Ibis has no
 expression for (transactions, deleting replaced rows). Those statements are built with
 sqlglot from the fixed identifiers in :mod:`segmint.schema`, never from user input.
+Expressions that are staged, inserted or run through the store are compiled once and the SQL
+reused (:class:`Statements`): compiling, not DuckDB, is most of the cost of small batches.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import pyarrow as pa
 import sqlglot.expressions as sge
 from ibis.backends.sql.datatypes import DuckDBType
@@ -96,6 +101,49 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+#: How many compiled statements a store keeps: a server compiles the same few for every
+#: event it ingests (staged tables keep their names and schemas from one batch to the next).
+COMPILED_STATEMENTS = 512
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """An Ibis expression compiled to DuckDB SQL, with the schema Ibis gives its result."""
+
+    sql: str
+    schema: ibis.Schema
+    memtables: bool  # reads an ``ibis.memtable``, which Ibis registers before each run
+    reads: frozenset[str]  # the names of the tables it reads
+
+
+class Statements:
+    """Compiled SQL by expression: the same expression (the same operations over the same
+    tables, names and schemas, and the same literals) is compiled once. Least recently used
+    entries are dropped beyond ``size``."""
+
+    def __init__(self, con: Any, size: int = COMPILED_STATEMENTS):
+        self.con = con
+        self.size = size
+        self._compiled: OrderedDict[ops.Node, Compiled] = OrderedDict()
+
+    def compile(self, expr: ibis.Expr) -> Compiled:
+        op = expr.op()
+        found = self._compiled.get(op)
+        if found is not None:
+            self._compiled.move_to_end(op)
+            return found
+        found = Compiled(
+            self.con.compile(expr),
+            expr.schema(),
+            bool(op.find(ops.InMemoryTable)),
+            frozenset(table.name for table in op.find(ops.DatabaseTable)),
+        )
+        self._compiled[op] = found
+        if len(self._compiled) > self.size:
+            self._compiled.popitem(last=False)
+        return found
+
+
 class Store:
     """A DuckDB workspace file opened through Ibis."""
 
@@ -109,6 +157,8 @@ class Store:
                 f"cannot open workspace {self.path}: {exc}", hint=_server_hint(self.path)
             ) from None
         self._in_transaction = False
+        self.statements = Statements(self.con)
+        self._staged: dict[tuple[str, str], ibis.Table] = {}
         try:
             self.ensure_schema()
         except BaseException:
@@ -120,6 +170,7 @@ class Store:
         """A store over an already open Ibis DuckDB backend of the workspace at ``path``."""
         store = cls.__new__(cls)
         store.path, store.con, store._in_transaction = Path(path), con, False
+        store.statements, store._staged = Statements(con), {}
         return store
 
     def reader(self) -> Store:
@@ -212,11 +263,40 @@ class Store:
             self._in_transaction = False
 
     def stage(self, name: str, data: pa.Table | ibis.Table) -> ibis.Table:
-        """Materialize a batch as a temporary table and return it as an Ibis table."""
+        """Materialize a batch as a temporary table and return it as an Ibis table.
+
+        The expression is compiled once (see :class:`Statements`), and the table is created
+        with the columns and types Ibis gives the expression, then filled.
+        """
         if isinstance(data, pa.Table):
             with self.arrow(f"_arrow_{name}", data) as view:
-                return self.con.create_table(name, view, temp=True, overwrite=True)
-        return self.con.create_table(name, data, temp=True, overwrite=True)
+                return self.stage(name, view)
+        compiled = self.statements.compile(data)
+        if compiled.memtables:
+            return self.con.create_table(name, data, temp=True, overwrite=True)
+        # An expression that reads the table it replaces fills another one first, renamed
+        # after (DuckDB then plans later queries on it less well: no statistics).
+        filling = f"{name}__new" if name in compiled.reads else name
+        create = sge.Create(
+            kind="TABLE",
+            this=sge.Schema(
+                this=sge.Table(this=sge.to_identifier(filling, quoted=True)),
+                expressions=compiled.schema.to_sqlglot_column_defs("duckdb"),
+            ),
+            properties=sge.Properties(expressions=[sge.TemporaryProperty()]),
+            replace=True,
+        ).sql("duckdb")
+        self.con.con.execute(create)
+        self._insert_into(
+            sge.to_identifier(filling, quoted=True), compiled.schema.names, compiled.sql
+        )
+        if filling != name:
+            self._rename(filling, name)
+        staged = self._staged.get((name, create))
+        if staged is None:
+            staged = self.con.table(name, database=("temp", "main"))
+            self._staged[(name, create)] = staged
+        return staged
 
     @contextmanager
     def arrow(self, name: str, data: pa.Table) -> Iterator[ibis.Table]:
@@ -297,7 +377,40 @@ class Store:
                 for c, t in schema.items()
             ]
         )
-        self.con.insert(table, batch)
+        compiled = self.statements.compile(batch)
+        if compiled.memtables:
+            self.con.insert(table, batch)
+            return
+        self._insert_into(sge.to_identifier(table, quoted=True), schema.names, compiled.sql)
+
+    def _rename(self, table: str, name: str) -> None:
+        """Replace the temporary table ``name`` with ``table``."""
+        target = sge.Table(this=sge.to_identifier(name, quoted=True))
+        self.con.con.execute(sge.Drop(kind="TABLE", this=target, exists=True).sql("duckdb"))
+        rename = sge.Alter(
+            this=sge.Table(this=sge.to_identifier(table, quoted=True)),
+            kind="TABLE",
+            actions=[sge.AlterRename(this=target)],
+        )
+        self.con.con.execute(rename.sql("duckdb"))
+
+    def _insert_into(self, target: sge.Identifier, columns: Iterable[str], query: str) -> None:
+        """``INSERT INTO target (columns) query``: by name, as stored tables gain columns at
+        the end when a workspace is upgraded."""
+        names = ", ".join(sge.to_identifier(c, quoted=True).sql("duckdb") for c in columns)
+        self.con.con.execute(f"INSERT INTO {target.sql('duckdb')} ({names}) {query}")
+
+    def run(self, expr: ibis.Expr) -> pa.Table:
+        """The rows of a table expression, as Arrow, compiled once (see :class:`Statements`)."""
+        compiled = self.statements.compile(expr)
+        if compiled.memtables:
+            return self.con.to_pyarrow(expr)
+        return self.con.con.execute(compiled.sql).to_arrow_table()
+
+    def scalar(self, expr: ibis.Scalar) -> Any:
+        """The value of a scalar expression as a Python value, compiled once."""
+        table = self.run(expr.as_table())
+        return table.column(0)[0].as_py()
 
     def next_id(self, table: str, column: str) -> int:
         """One more than the largest id so far (ids are never reused)."""

@@ -358,7 +358,7 @@ def _tombstones(store: Store) -> ir.Table:
 
 
 def _tombstone_count(store: Store) -> int:
-    return int(_tombstones(store).count().execute())
+    return store.scalar(_tombstones(store).count())
 
 
 # -- the import guard -----------------------------------------------------------------------
@@ -389,7 +389,7 @@ def drop_erased(store: Store, batch: Batch) -> int:
     if batch.links is None:
         return 0
     dropped = store.stage("_erased_records", erased_records(store, batch.links))
-    if not dropped.count().execute():
+    if not store.scalar(dropped.count()):
         return 0
     orders = None
     if batch.orders is not None:

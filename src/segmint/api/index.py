@@ -15,6 +15,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from segmint.segments import latest_refresh, latest_versions
 from segmint.store import Store
@@ -142,7 +143,7 @@ def _add_memberships(store: Store, index: MembershipIndex) -> None:
 def _add_lookup_keys(store: Store, index: MembershipIndex) -> None:
     """Identities, merged ids and the SHA-256 of each normalized email, to customer ids."""
     identities = store.table("identities").select("identity", "kind", "customer_id")
-    index.add_keys(_keys(lookup_keys(identities, store.table("merges"))))
+    index.add_keys(_keys(store.run(lookup_keys(identities, store.table("merges")))))
     kinds = identities.select("kind").distinct().kind.to_pyarrow().to_pylist()
     index.namespaces = tuple(sorted(k for k in kinds if k not in ("email", "phone")))
 
@@ -161,8 +162,7 @@ def lookup_keys(identities: ir.Table, merges: ir.Table) -> ir.Table:
     )
 
 
-def _keys(table: ir.Table) -> dict[str, str]:
-    data = table.to_pyarrow()
+def _keys(data: pa.Table) -> dict[str, str]:
     return dict(zip(data["key"].to_pylist(), data["customer_id"].to_pylist(), strict=True))
 
 
@@ -173,9 +173,11 @@ def update_index(
     (new ones from events), and the ids merged into them."""
     for customer_id, slugs in memberships.items():
         index.set_customer(customer_id, slugs)
-    ids = list(memberships)
-    identities = store.table("identities").filter(ibis._.customer_id.isin(ids))
-    merges = store.table("merges").filter(ibis._.surviving_id.isin(ids))
-    index.add_keys(_keys(lookup_keys(identities, merges)))
-    for merged in merges.merged_id.to_pyarrow().to_pylist():
+    ids = store.stage(
+        "_index_customers", pa.table({"customer_id": pa.array(list(memberships), pa.string())})
+    )
+    identities = store.table("identities").semi_join(ids, "customer_id")
+    merges = store.table("merges").semi_join(ids, ibis._.surviving_id == ids.customer_id)
+    index.add_keys(_keys(store.run(lookup_keys(identities, merges))))
+    for merged in store.run(merges.select("merged_id")).column("merged_id").to_pylist():
         index.customers.pop(merged, None)

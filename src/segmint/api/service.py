@@ -74,8 +74,8 @@ def _touched(store: Store, import_id: int | None) -> tuple[list[str], date | Non
     events = store.table("events")
     mine = events.filter(events.import_id == import_id)
     ids = mine.select("customer_id").distinct().order_by("customer_id")
-    day = mine.occurred_date.max().to_pyarrow().as_py()
-    return ids.customer_id.to_pyarrow().to_pylist(), day
+    day = store.scalar(mine.occurred_date.max())
+    return store.run(ids).column("customer_id").to_pylist(), day
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -157,16 +157,19 @@ class EventsImporter(Importer):
         typed = typed.filter(pc.invert(cells.bad_rows()))
         staged = ctx.store.stage("_event_rows", typed)
         keyed = ctx.store.stage("_event_keyed", _keyed(staged, ctx))
-        rejects += _unlinked_rejects(keyed.filter(keyed.primary_identity.isnull()), columns)
+        unlinked = ctx.store.run(_unlinked(keyed))
+        rejects += _unlinked_rejects(unlinked, columns)
         rows = ctx.store.stage(
             "_event_linked", _with_event_ids(keyed.filter(keyed.primary_identity.notnull()))
         )
-        orders = ctx.store.stage("_event_orders", _new_orders(rows, ctx))
-        has_orders = bool(orders.count().execute())
+        orders = None
+        if _any_placed_order(typed):
+            orders = ctx.store.stage("_event_orders", _new_orders(rows, ctx))
+        has_orders = orders is not None and bool(ctx.store.scalar(orders.count()))
         if has_orders:
             learn_currency(ctx, [])
         return Batch(
-            rows_loaded=int(rows.count().execute()),
+            rows_loaded=ctx.store.scalar(rows.count()),
             rejects=sorted(rejects, key=lambda r: r.row or 0),
             links=_links(rows),
             profiles=_profiles(rows),
@@ -323,10 +326,15 @@ def _segmint_identities(rows: ir.Table, ctx: ImportContext) -> ir.Table:
     return found.select("segmint_id", "segmint_identity", "segmint_kind")
 
 
-def _unlinked_rejects(unlinked: ir.Table, columns: dict[str, str]) -> list[Reject]:
-    """Rejects for rows linked to nobody, naming the file's own identity column."""
-    rows = unlinked.select(ROW, *IDENTITY_COLUMNS, "unknown_segmint").order_by(ROW)
-    data = rows.to_pyarrow()
+def _unlinked(keyed: ir.Table) -> ir.Table:
+    """The rows linked to nobody, with what they named."""
+    unlinked = keyed.filter(keyed.primary_identity.isnull())
+    return unlinked.select(ROW, *IDENTITY_COLUMNS, "unknown_segmint").order_by(ROW)
+
+
+def _unlinked_rejects(data: pa.Table, columns: dict[str, str]) -> list[Reject]:
+    """Rejects for rows linked to nobody (:func:`_unlinked`), naming the file's own identity
+    column."""
     values = (data[c].to_pylist() for c in data.column_names)
     present = [c for c in IDENTITY_COLUMNS if c in columns]
     out = []
@@ -409,6 +417,11 @@ def _events(rows: ir.Table, ctx: ImportContext) -> ir.Table:
         source=ibis.literal("events"),
         import_id=ibis.literal(ctx.import_id),
     )
+
+
+def _any_placed_order(typed: pa.Table) -> bool:
+    """Whether any row is a placed order (only those can become orders)."""
+    return bool(pc.any(pc.equal(typed["event_type"], PLACED_ORDER)).as_py())
 
 
 def _new_orders(rows: ir.Table, ctx: ImportContext) -> ir.Table:

@@ -112,7 +112,7 @@ def subscriptions(store: Store) -> pa.Table:
     webhook, segment and change it listens to)."""
     webhooks = store.table("webhooks")
     active = webhooks.filter(webhooks.removed_at.isnull())
-    rows = active.select("webhook_id", "segments", "changes").to_pyarrow().to_pylist()
+    rows = store.run(active.select("webhook_id", "segments", "changes")).to_pylist()
     pairs = [
         {"webhook_id": row["webhook_id"], "segment": segment, "change": change}
         for row in rows
@@ -138,24 +138,45 @@ def enqueue(
     listening = subscriptions(store)
     if listening.num_rows == 0:
         return 0
-    queued_at = naive_utc(now or now_utc())
+    # The times travel as columns, not literals, so the statements compile once (the store
+    # reuses them) for every change of a running server.
+    changed_at, queued_at = naive_utc(changed_at), naive_utc(now or now_utc())
+    listening = _with_column(listening, "changed_at", changed_at, pa.timestamp("us"))
+    listening = _with_column(listening, "changed_text", changed_at.strftime(ISO_UTC), pa.string())
+    listening = _with_column(listening, "queued_at", queued_at, pa.timestamp("us"))
     with store.transaction(), store.arrow("_webhook_subscriptions", listening) as subscribed:
         matched = changes.select("customer_id", "segment", "change").join(
             subscribed, ["segment", "change"]
         )
-        event_id = ibis.literal(EVENT_PREFIX) + ibis.uuid().cast("string").replace("-", "")
         # Materialized first: the body must carry the very id drawn for its row.
         staged = store.stage(
             "_webhook_outbox",
-            matched.select("webhook_id", "customer_id", "segment", "change", delivery_id=event_id),
+            matched.select(
+                "webhook_id",
+                "customer_id",
+                "segment",
+                "change",
+                "changed_at",
+                "changed_text",
+                "queued_at",
+                delivery_id=_DELIVERY_ID,
+            ),
         )
-        store.insert("webhook_deliveries", _delivery_rows(staged, naive_utc(changed_at), queued_at))
-        queued = int(staged.count().to_pyarrow().as_py())
+        store.insert("webhook_deliveries", _delivery_rows(staged))
+        queued = store.scalar(staged.count())
         store.con.drop_table("_webhook_outbox", force=True)
     return queued
 
 
-def _delivery_rows(staged: ir.Table, changed_at: datetime, queued_at: datetime) -> ir.Table:
+#: A delivery's id, drawn per row (one expression for every call, so that it compiles once).
+_DELIVERY_ID = ibis.literal(EVENT_PREFIX) + ibis.uuid().cast("string").replace("-", "")
+
+
+def _with_column(table: pa.Table, name: str, value: Any, kind: pa.DataType) -> pa.Table:
+    return table.append_column(name, pa.array([value] * table.num_rows, kind))
+
+
+def _delivery_rows(staged: ir.Table) -> ir.Table:
     body = ibis.struct(
         {
             "id": staged.delivery_id,
@@ -163,16 +184,15 @@ def _delivery_rows(staged: ir.Table, changed_at: datetime, queued_at: datetime) 
             "customer_id": staged.customer_id,
             "segment": staged.segment,
             "change": staged.change,
-            "changed_at": ibis.literal(changed_at.strftime(ISO_UTC)),
+            "changed_at": staged.changed_text,
         }
     )
     return staged.mutate(
-        changed_at=ibis.literal(changed_at, "timestamp"),
         body=body.cast("json").cast("string"),
         status=ibis.literal(PENDING),
         attempts=ibis.literal(0, "int64"),
-        next_attempt_at=ibis.literal(queued_at, "timestamp"),
-        created_at=ibis.literal(queued_at, "timestamp"),
+        next_attempt_at=staged.queued_at,
+        created_at=staged.queued_at,
     )
 
 
