@@ -2,9 +2,11 @@
 
 A :class:`Rescorer` builds the same feature and rule expressions as ``segmint refresh``
 (:func:`segmint.features.compute_features`, :func:`segmint.segments.membership
-.membership_flags`) once, over the workspace's tables restricted to the customers listed in
-a scratch table, and compiles them to one query. Rescoring binds customers by filling that
-table and running the compiled query: nothing is rebuilt per event.
+.membership_flags`) once, over scratch copies of the workspace's tables restricted to the
+customers listed in a scratch table, and compiles them to one query. Rescoring binds
+customers by filling that table, copying their rows (one scan of each large table, however
+often the features read it; each copy compiled once too) and running the compiled query:
+nothing is rebuilt per event.
 
 Population-relative values are those the last full refresh wrote down: its RFM cut points
 and its store statistics (averages, top-5% cut-offs). Features are computed as of the later
@@ -84,6 +86,8 @@ class Rescorer:
         self.slugs = [s.slug for s in self.config.segments]
         self._compiled: dict[date, tuple[str, str]] = {}
         self._feature_schema = store.table(FEATURES_TABLE).schema()
+        self._inputs, self._fills = self._scratch_inputs()
+        self._rescored = store.stage(RESCORED, self._feature_schema.to_pyarrow().empty_table())
 
     def as_of(self, day: date | None = None) -> date:
         """The as-of day used for ``day``: never before the last refresh's."""
@@ -94,7 +98,9 @@ class Rescorer:
         refresh's as-of day). Customers the workspace does not have are left out."""
         as_of = self.as_of(day)
         features_sql, flags_sql = self._queries(as_of)
-        self.store.stage(KEYS, pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
+        self.store.refill(KEYS, pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
+        for name, rows in self._fills:
+            self.store.refill(name, rows)
         raw = self.store.con.con
         features = self._features(features_sql)
         flags = raw.sql(flags_sql).to_arrow_table()
@@ -103,8 +109,7 @@ class Rescorer:
     def _features(self, features_sql: str) -> pa.Table:
         """Run the features query into a table of the stored schema: DuckDB casts each
         column exactly as the refresh's ``customer_features`` did (AOV's decimals)."""
-        empty = self._feature_schema.to_pyarrow().empty_table()
-        self.store.stage(RESCORED, empty)
+        self.store.refill(RESCORED, None)
         target = sge.to_identifier(RESCORED, quoted=True).sql("duckdb")
         self.store.con.con.execute(f"INSERT INTO {target} {features_sql}")
         return self.store.con.con.sql(f"SELECT * FROM {target}").to_arrow_table()
@@ -122,18 +127,37 @@ class Rescorer:
             )
         return self._compiled[as_of]
 
-    def _expressions(self, as_of: date) -> tuple[ir.Table, ir.Table]:
+    def _scratch_inputs(self) -> tuple[Tables, list[tuple[str, ir.Table]]]:
+        """Scratch tables for the rows of the customers in ``KEYS``, one per per-customer
+        input table (those with a ``customer_id``, and the order lines of their orders), and
+        what refills each. Made once: rescoring refills them in place."""
         keys = self.store.stage(KEYS, pa.table({"customer_id": pa.array([], pa.string())}))
-        tables = restricted_tables(Tables.of(self.store), keys)
+        tables = Tables.of(self.store)
+        scratch: dict[str, ir.Table] = {}
+        fills = []
+        for name in INPUTS:  # orders come before their lines
+            table = getattr(tables, name)
+            if name == "order_lines":
+                rows = table.semi_join(scratch["orders"], "order_id")
+            elif "customer_id" in table.columns:
+                rows = table.semi_join(keys, "customer_id")
+            else:
+                scratch[name] = table
+                continue
+            scratch[name] = self.store.stage(f"_rescoring_{name}", rows)
+            fills.append((f"_rescoring_{name}", rows))
+        return Tables(**scratch), fills
+
+    def _expressions(self, as_of: date) -> tuple[ir.Table, ir.Table]:
+        tables = self._inputs
         computed = compute_features(
             tables, _in_query, as_of, self.thresholds.rfm_cuts, self.config.rfm_grid
         )
         features = computed.table.select(*self._feature_schema.names)
         # The flags read the features :meth:`_features` has just written, rather than
         # computing them a second time in their own query.
-        written = self.store.stage(RESCORED, self._feature_schema.to_pyarrow().empty_table())
         values = rule_values(self.config.parameters, self.thresholds.statistics)
-        flags, _ = membership_flags(self.config.segments, written, tables, as_of, values)
+        flags, _ = membership_flags(self.config.segments, self._rescored, tables, as_of, values)
         return features, flags.select("customer_id", *self.slugs)
 
     def _memberships(self, flags: pa.Table) -> dict[str, tuple[str, ...]]:
@@ -194,19 +218,6 @@ def save_rescored(
             on_changes(changes)
     listed = store.run(changes.order_by("customer_id", "segment")).to_pylist()
     return [Change(r["customer_id"], r["segment"], r["change"]) for r in listed]
-
-
-def restricted_tables(tables: Tables, keys: ir.Table) -> Tables:
-    """``tables`` with only the rows of the customers in ``keys`` (order lines through their
-    orders; products whole)."""
-    kept: dict[str, ir.Table] = {}
-    for name in INPUTS:
-        table = getattr(tables, name)
-        kept[name] = (
-            table.semi_join(keys, "customer_id") if "customer_id" in table.columns else table
-        )
-    kept["order_lines"] = tables.order_lines.semi_join(kept["orders"], "order_id")
-    return Tables(**kept)
 
 
 def _in_query(_: str, table: ir.Table) -> ir.Table:

@@ -28,7 +28,7 @@ import sqlglot.expressions as sge
 from ibis.backends.sql.datatypes import DuckDBType
 
 from segmint.errors import WorkspaceError
-from segmint.schema import ADDED_COLUMNS, KEYS, SCHEMA_VERSION, TABLES
+from segmint.schema import ADDED_COLUMNS, CLUSTERED_BY, KEYS, SCHEMA_VERSION, TABLES
 
 
 def add_columns(version: int) -> Any:
@@ -298,6 +298,19 @@ class Store:
             self._staged[(name, create)] = staged
         return staged
 
+    def refill(self, name: str, data: pa.Table | ibis.Table | None) -> None:
+        """Replace the rows of a table :meth:`stage` made with ``data`` of the same schema
+        (``None``: empty it). Cheaper than staging again, and the table stays the same one."""
+        if isinstance(data, pa.Table):
+            with self.arrow(f"_arrow_{name}", data) as view:
+                return self.refill(name, view)
+        target = sge.to_identifier(name, quoted=True)
+        self.con.con.execute(sge.delete(sge.Table(this=target)).sql("duckdb"))
+        if data is not None:
+            compiled = self.statements.compile(data)
+            self._insert_into(target, compiled.schema.names, compiled.sql)
+        return None
+
     @contextmanager
     def arrow(self, name: str, data: pa.Table) -> Iterator[ibis.Table]:
         """An Arrow table as a view DuckDB scans in place, for the duration of the block.
@@ -365,7 +378,8 @@ class Store:
         self.con.drop_table(staged_keys, force=True)
 
     def insert(self, table: str, batch: ibis.Table | pa.Table) -> None:
-        """Append rows, cast to the canonical schema, columns in canonical order."""
+        """Append rows, cast to the canonical schema, columns in canonical order, sorted by
+        the table's :data:`~segmint.schema.CLUSTERED_BY` column."""
         if isinstance(batch, pa.Table):
             with self.arrow(f"_arrow_insert_{table}", batch) as view:
                 self.insert(table, view)
@@ -377,6 +391,8 @@ class Store:
                 for c, t in schema.items()
             ]
         )
+        if table in CLUSTERED_BY:
+            batch = batch.order_by(CLUSTERED_BY[table])
         compiled = self.statements.compile(batch)
         if compiled.memtables:
             self.con.insert(table, batch)
