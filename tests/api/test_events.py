@@ -117,3 +117,29 @@ def test_the_same_request_twice_is_stored_once(api: Any) -> None:
     again = post(api, body)
     assert first["accepted"] == 1 and again == {"accepted": 0, "duplicate": True, "customers": []}
     assert count() == stored
+
+
+def test_an_event_naming_two_customers_merges_them_in_the_index(api: Any) -> None:
+    def two_customers(store: Any) -> list[dict[str, Any]]:
+        identities = store.table("identities")
+        emails = identities.filter(identities.kind == "email").select(
+            "customer_id", email=identities.identity
+        )
+        phones = identities.filter(identities.kind == "phone").select(
+            "customer_id", phone=identities.identity
+        )
+        both = emails.join(phones, "customer_id").order_by("customer_id").limit(2)
+        return both.to_pyarrow().to_pylist()
+
+    first, second = api.service.read(two_customers)
+    email = first["email"].removeprefix("email:")
+    phone = second["phone"].removeprefix("phone:")
+    body = {"event": "Active on Site", "time": a_day_after_the_refresh(api, 10)}
+    merged = post(api, {**body, "email": email, "phone": phone})["customers"]
+
+    survivor = merged[0]["customer_id"]
+    assert len(merged) == 1 and survivor in {first["customer_id"], second["customer_id"]}
+    for key in (first["customer_id"], second["customer_id"], email, phone):
+        assert lookup(api, key)["customer_id"] == survivor
+    other = second["email"].removeprefix("email:")  # the merged customer's own email
+    assert lookup(api, other)["customer_id"] == survivor

@@ -234,7 +234,7 @@ class Service:
                 field = reject_field(first.row, first.column, single)
                 raise ApiError(422, first.reason, field=field) from None
             ids, day = _touched(store, result.import_id)
-            changes = self._rescore(store, ids, day)
+            changes = self._rescore(store, ids, day, result.import_id)
         customers = [
             {
                 "customer_id": customer_id,
@@ -258,8 +258,11 @@ class Service:
             "customers": customers,
         }
 
-    def _rescore(self, store: Store, ids: list[str], day: date | None) -> list[Change]:
-        """Rescore ``ids`` on the writer and bring the index in step (writer lock held)."""
+    def _rescore(
+        self, store: Store, ids: list[str], day: date | None, import_id: int | None
+    ) -> list[Change]:
+        """Rescore ``ids`` on the writer after the import ``import_id`` and bring the index in
+        step (writer lock held)."""
         if not ids or self.index.refresh_id is None:
             return []
         if self._rescorer is None:
@@ -274,7 +277,7 @@ class Service:
             families,
             on_changes=lambda table: enqueue(store, table, utcnow()),
         )
-        update_index(self.index, store, rescored.memberships)
+        update_index(self.index, store, rescored.memberships, import_id)
         if changes and self.on_changes is not None:
             self.on_changes()
         return changes
