@@ -158,7 +158,7 @@ class Store:
             ) from None
         self._in_transaction = False
         self.statements = Statements(self.con)
-        self._staged: dict[tuple[str, str], ibis.Table] = {}
+        self._staged: dict[tuple[str, Any], ibis.Table] = {}
         try:
             self.ensure_schema()
         except BaseException:
@@ -320,7 +320,10 @@ class Store:
         """
         self.con.con.register(name, data)
         try:
-            yield self.con.table(name)
+            view = self._staged.get((name, data.schema))
+            if view is None:  # the same name and schema: the same Ibis table (no describe)
+                view = self._staged[(name, data.schema)] = self.con.table(name)
+            yield view
         finally:
             self.con.con.unregister(name)
 
