@@ -13,14 +13,16 @@ import contextlib
 import json
 import os
 import shutil
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import duckdb
 import ibis
 import ibis.expr.operations as ops
 import pyarrow as pa
@@ -94,6 +96,27 @@ def _server_hint(path: Path) -> str | None:
         f"segmint serve (process {server.get('pid')}) holds this workspace at "
         f"{server.get('url')}: use its API, or stop it first"
     )
+
+
+T = TypeVar("T")
+
+#: How often a transaction is tried again when another connection updated the same rows.
+CONFLICT_ATTEMPTS = 20
+CONFLICT_PAUSE_S = 0.05
+
+
+def retry_on_conflict(work: Callable[[], T]) -> T:
+    """Run ``work`` (a whole transaction) again while DuckDB refuses it because another
+    connection to the database updated the same rows first (its concurrency is optimistic:
+    the webhook deliverer updates deliveries on a connection of its own)."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            return work()
+        except duckdb.TransactionException as exc:
+            if "Conflict" not in str(exc) or attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            time.sleep(CONFLICT_PAUSE_S)
+    raise AssertionError("unreachable")
 
 
 def utcnow() -> datetime:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import duckdb
 import pyarrow as pa
 import pytest
 
 from segmint.errors import ConfigError, SegmintError
+from segmint.store import utcnow
+from segmint.webhooks import registry
+from segmint.webhooks.outbox import enqueue
 from segmint.webhooks.registry import (
     add_webhook,
     get_webhook,
@@ -74,3 +80,29 @@ def test_remove(shop: Workspace) -> None:
         remove_webhook(shop.store, 5)
     again, _ = add_webhook(shop.store, "https://example.com/h", ["value_vip"])
     assert again.webhook_id == 2  # ids are not reused
+
+
+def test_remove_is_tried_again_after_a_write_conflict(
+    shop: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deliverer updates deliveries on a connection of its own; when DuckDB refuses the
+    removal's update of the same rows ("Conflict on update", seen under load), the whole
+    removal is rolled back and tried again."""
+    webhook, _ = add_webhook(shop.store, "https://example.com/h", ["value_vip"])
+    changes = pa.table({"customer_id": ["c_1"], "segment": ["value_vip"], "change": ["enter"]})
+    with shop.store.arrow("_changes", changes) as table:
+        assert enqueue(shop.store, table, utcnow()) == 1
+    real_cancel, tries = registry.cancel_pending, []
+
+    def cancel_after_a_conflict(*args: Any) -> None:
+        tries.append(1)
+        real_cancel(*args)
+        if len(tries) == 1:
+            raise duckdb.TransactionException("TransactionContext Error: Conflict on update!")
+
+    monkeypatch.setattr(registry, "cancel_pending", cancel_after_a_conflict)
+    removed = remove_webhook(shop.store, webhook.webhook_id)
+    assert len(tries) == 2 and removed.removed_at is not None
+    row = shop.store.table("webhook_deliveries").to_pyarrow().to_pylist()[0]
+    assert (row["status"], row["last_error"]) == ("failed", "webhook removed")
+    assert list_webhooks(shop.store, include_removed=True) == [removed]  # removed once

@@ -18,7 +18,7 @@ import pyarrow as pa
 from segmint.errors import ConfigError, SegmintError, did_you_mean
 from segmint.segments import latest_versions
 from segmint.segments.library import LIBRARY
-from segmint.store import Store, utcnow
+from segmint.store import Store, retry_on_conflict, utcnow
 from segmint.webhooks.outbox import CHANGES, cancel_pending, update_rows
 from segmint.webhooks.signing import new_secret
 
@@ -165,7 +165,11 @@ def remove_webhook(store: Store, webhook_id: int) -> Webhook:
         {"webhook_id": [webhook_id], "removed_at": [removed_at]},
         schema=pa.schema({"webhook_id": pa.int64(), "removed_at": pa.timestamp("us")}),
     )
-    with store.transaction():
-        update_rows(store, "webhooks", row, key="webhook_id")
-        cancel_pending(store, webhook_id, "webhook removed")
+
+    def remove() -> None:
+        with store.transaction():
+            update_rows(store, "webhooks", row, key="webhook_id")
+            cancel_pending(store, webhook_id, "webhook removed")
+
+    retry_on_conflict(remove)  # a running deliverer may be updating the same deliveries
     return get_webhook(store, webhook_id)
