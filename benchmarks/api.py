@@ -730,7 +730,9 @@ def events_to_webhook(port: int, key: str, people: People, count: int, rate: flo
         run.verified = receiver.verified(webhook["secret"])
     finally:
         connection.close()
-        call(port, "DELETE", f"/v1/webhooks/{webhook['webhook_id']}", key=key)
+        status, answer = call(port, "DELETE", f"/v1/webhooks/{webhook['webhook_id']}", key=key)
+        if status != 200:
+            print(f"DELETE /v1/webhooks answered {status}: {answer}", file=sys.stderr)
         receiver.close()
     return run
 
@@ -884,7 +886,22 @@ def summary(run: Run) -> dict[str, Any]:
 
 
 # -- the driver ---------------------------------------------------------------------------
+def remove_stale_webhooks(workspace: Path) -> int:
+    """Remove webhooks an interrupted earlier run left behind: their receivers are gone, and
+    retrying their deliveries would load the server being measured."""
+    from segmint.webhooks.registry import list_webhooks, remove_webhook
+    from segmint.workspace import Workspace
+
+    with Workspace(workspace) as ws:
+        stale = list_webhooks(ws.store)
+        for webhook in stale:
+            remove_webhook(ws.store, webhook.webhook_id)
+    return len(stale)
+
+
 def measure(args: argparse.Namespace, workspace: Path, people: People) -> dict[str, Any]:
+    if removed := remove_stale_webhooks(workspace):
+        print(f"removed {removed} webhook(s) left by an earlier run")
     key = segmint(workspace, "api-key", "create", "--scope", "admin", "--rate-limit", "100000")
     key = key.strip().splitlines()[-1].strip()
     run_async = event_loop_runner()
