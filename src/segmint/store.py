@@ -318,8 +318,16 @@ class Store:
         staged = self._staged.get((name, create))
         if staged is None:
             staged = self.con.table(name, database=("temp", "main"))
-            self._staged[(name, create)] = staged
+            self._remember(name, create, staged)
         return staged
+
+    def _remember(self, name: str, shape: Any, table: ibis.Table) -> None:
+        """Keep the Ibis table of a staged table or view of this name and shape (its SQL or
+        schema); forgotten all at once beyond :data:`COMPILED_STATEMENTS` (files of many
+        different layouts imported through one long-running server)."""
+        if len(self._staged) >= COMPILED_STATEMENTS:
+            self._staged.clear()
+        self._staged[(name, shape)] = table
 
     def refill(self, name: str, data: pa.Table | ibis.Table | None) -> None:
         """Replace the rows of a table :meth:`stage` made with ``data`` of the same schema
@@ -345,7 +353,8 @@ class Store:
         try:
             view = self._staged.get((name, data.schema))
             if view is None:  # the same name and schema: the same Ibis table (no describe)
-                view = self._staged[(name, data.schema)] = self.con.table(name)
+                view = self.con.table(name)
+                self._remember(name, data.schema, view)
             yield view
         finally:
             self.con.con.unregister(name)
