@@ -383,9 +383,11 @@ def generate(work: Path, customers: int, orders: int, events: int, seed: int) ->
 
 
 def export_parquet(store: Any, work: Path) -> None:
-    """The columns the other engines read, money as float64 (as a CSV export would give)."""
+    """The columns the other engines read, money as float64 (as a CSV export would give),
+    in a store export's order: by time. (The workspace keeps each batch sorted by customer,
+    which segmint's imports do and an export does not.)"""
     orders = store.table("orders")
-    orders.select(
+    orders.order_by("placed_at", "order_id").select(
         "customer_id",
         "placed_date",
         "status",
@@ -393,12 +395,13 @@ def export_parquet(store: Any, work: Path) -> None:
         product_sales=orders.product_sales.cast("float64"),
     ).to_parquet(work / ORDERS_PARQUET)
     refunds = store.table("refunds")
-    refunds.select(
+    refunds.order_by("refunded_at", "refund_id").select(
         "customer_id",
         amount=refunds.amount.cast("float64"),
         product_amount=refunds.product_amount.cast("float64"),
     ).to_parquet(work / REFUNDS_PARQUET)
-    store.table("customers").select("customer_id").to_parquet(work / CUSTOMERS_PARQUET)
+    customers = store.table("customers").order_by("first_seen_at", "customer_id")
+    customers.select("customer_id").to_parquet(work / CUSTOMERS_PARQUET)
 
 
 # -- the measured runs (each in its own process) ------------------------------------------
