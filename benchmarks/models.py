@@ -216,7 +216,9 @@ def child(name: str, work: Path) -> None:
 # -- preparing the data and lifetimes' environment ----------------------------------------
 def export_orders(work: Path) -> None:
     """The counted (placed) orders as lifetimes reads them, once per generated store:
-    ``customer_id, order_date`` (the local day, as a timestamp) ``, net_amount``."""
+    ``customer_id, order_date`` (the local day, as a timestamp) ``, net_amount``, in time
+    order as a store's order history is (the workspace keeps its batches sorted by
+    customer, which helps lifetimes' pandas group-bys too)."""
     target = work / ORDERS_EXPORT
     if target.exists() and target.stat().st_mtime >= (work / MANIFEST).stat().st_mtime:
         return
@@ -231,7 +233,7 @@ def export_orders(work: Path) -> None:
         as_of = latest_order_date(orders)
         refunds = refunds.filter(refunds.refunded_date <= as_of)
         refunded = refunds.group_by("order_id").aggregate(merchandise=refunds.product_amount.sum())
-        joined = placed.left_join(refunded, "order_id")
+        joined = placed.left_join(refunded, "order_id").order_by("placed_at", "order_id")
         partial = target.with_suffix(".partial")
         joined.select(
             customer_id=joined.customer_id,
