@@ -320,3 +320,20 @@ def test_the_version_1_workspace_gains_the_segment_columns(tmp_path: Path):
         latest = ws.table("segment_versions").filter(ibis._.refresh_id == 2)
         assert set(latest.version.to_pyarrow().to_pylist()) == {1}
     assert (tmp_path / "shop.duckdb.bak-v1").is_file()
+
+
+def test_staging_under_a_stored_tables_name_leaves_the_stored_table(tmp_path: Path):
+    """A staged (temporary) table may share a stored table's name and read it: replacing
+    the staged one never touches the stored one; refilling it neither."""
+    with Workspace(tmp_path / "shop.duckdb") as ws:
+        ws.import_file(write_orders(tmp_path / "orders_export.csv", two_orders()))
+        stored = ws.table("orders").count().execute()
+        staged = ws.store.stage("orders", ws.table("orders").select("order_id"))
+        assert staged.count().execute() == stored
+        again = ws.store.stage("orders", staged.limit(1))  # reads the table it replaces
+        assert again.count().execute() == 1
+        ws.store.refill("orders", staged.limit(0))
+        assert ws.store.table("orders").count().execute() == 0  # the temporary one
+        ws.store.con.drop_table("orders", database=("temp", "main"))
+        assert ws.table("orders").count().execute() == stored
+        assert set(ws.table("orders").columns) == set(TABLES["orders"].names)

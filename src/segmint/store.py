@@ -167,6 +167,15 @@ class Statements:
         return found
 
 
+def _temporary(name: str) -> sge.Table:
+    """The temporary table ``name``, never a stored table of the same name."""
+    return sge.Table(
+        this=sge.to_identifier(name, quoted=True),
+        db=sge.to_identifier("main"),
+        catalog=sge.to_identifier("temp"),
+    )
+
+
 class Store:
     """A DuckDB workspace file opened through Ibis."""
 
@@ -336,7 +345,7 @@ class Store:
             with self.arrow(f"_arrow_{name}", data) as view:
                 return self.refill(name, view)
         target = sge.to_identifier(name, quoted=True)
-        self.con.con.execute(sge.delete(sge.Table(this=target)).sql("duckdb"))
+        self.con.con.execute(sge.delete(_temporary(name)).sql("duckdb"))
         if data is not None:
             compiled = self.statements.compile(data)
             self._insert_into(target, compiled.schema.names, compiled.sql)
@@ -436,12 +445,12 @@ class Store:
 
     def _rename(self, table: str, name: str) -> None:
         """Replace the temporary table ``name`` with ``table``."""
-        target = sge.Table(this=sge.to_identifier(name, quoted=True))
-        self.con.con.execute(sge.Drop(kind="TABLE", this=target, exists=True).sql("duckdb"))
+        drop = sge.Drop(kind="TABLE", this=_temporary(name), exists=True)
+        self.con.con.execute(drop.sql("duckdb"))
         rename = sge.Alter(
-            this=sge.Table(this=sge.to_identifier(table, quoted=True)),
+            this=_temporary(table),
             kind="TABLE",
-            actions=[sge.AlterRename(this=target)],
+            actions=[sge.AlterRename(this=sge.Table(this=sge.to_identifier(name, quoted=True)))],
         )
         self.con.con.execute(rename.sql("duckdb"))
 
@@ -452,7 +461,10 @@ class Store:
         self.con.con.execute(f"INSERT INTO {target.sql('duckdb')} ({names}) {query}")
 
     def run(self, expr: ibis.Expr) -> pa.Table:
-        """The rows of a table expression, as Arrow, compiled once (see :class:`Statements`)."""
+        """The rows of a table expression, as Arrow, compiled once (see :class:`Statements`).
+
+        Types are DuckDB's, not cast to Ibis's schema as ``to_pyarrow()`` does (a sum of
+        integers is a decimal here): use it for counts, ids, dates and text."""
         compiled = self.statements.compile(expr)
         if compiled.memtables:
             return self.con.to_pyarrow(expr)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from segmint.api.index import build_index
+
 CART = "engagement_cart_abandoners"
 
 
@@ -143,3 +145,35 @@ def test_an_event_naming_two_customers_merges_them_in_the_index(api: Any) -> Non
         assert lookup(api, key)["customer_id"] == survivor
     other = second["email"].removeprefix("email:")  # the merged customer's own email
     assert lookup(api, other)["customer_id"] == survivor
+
+
+def test_a_chain_of_merges_keeps_the_first_merged_id_findable(api: Any) -> None:
+    """y and z merge, then x and the survivor: the id merged first now redirects to the
+    last survivor, in the live index as in one built afresh."""
+
+    def three(store: Any) -> list[dict[str, Any]]:
+        identities = store.table("identities")
+        emails = identities.filter(identities.kind == "email").select(
+            "customer_id", email=identities.identity
+        )
+        phones = identities.filter(identities.kind == "phone").select(
+            "customer_id", phone=identities.identity
+        )
+        both = emails.join(phones, "customer_id").order_by("customer_id").limit(3)
+        return both.to_pyarrow().to_pylist()
+
+    x, y, z = api.service.read(three)
+    email = lambda c: c["email"].removeprefix("email:")  # noqa: E731
+    phone = lambda c: c["phone"].removeprefix("phone:")  # noqa: E731
+    body = {"event": "Active on Site", "time": a_day_after_the_refresh(api, 10)}
+    first = post(api, {**body, "email": email(y), "phone": phone(z)})["customers"][0]
+    survivor = first["customer_id"]
+    merged = z if survivor == y["customer_id"] else y
+    kept = y if merged is z else z
+    body["time"] = a_day_after_the_refresh(api, 11)
+    last = post(api, {**body, "email": email(x), "phone": phone(kept)})["customers"][0]
+
+    rebuilt = api.service.read(build_index)
+    assert rebuilt.customer_id(merged["customer_id"]) == last["customer_id"]
+    for key in (merged["customer_id"], email(merged), x["customer_id"], kept["customer_id"]):
+        assert lookup(api, key)["customer_id"] == last["customer_id"]

@@ -186,11 +186,13 @@ def update_index(
         identities = identities.semi_join(ids, "customer_id")
         merges = merges.semi_join(ids, ibis._.surviving_id == ids.customer_id)
     else:
-        merges = merges.filter(merges.import_id == import_id)
-        survivors = merges.select(customer_id=merges.surviving_id)  # their identities moved
+        mine = merges.filter(merges.import_id == import_id)
+        survivors = mine.select(customer_id=mine.surviving_id)  # their identities moved,
         identities = identities.filter(identities.import_id == import_id).union(
             identities.semi_join(survivors, "customer_id")
         )
+        # and so did the ids merged earlier into the customers merged now (redirected)
+        merges = merges.semi_join(survivors, merges.surviving_id == survivors.customer_id)
     index.add_keys(_keys(store.run(lookup_keys(identities, merges))))
     for merged in store.run(merges.select("merged_id")).column("merged_id").to_pylist():
         index.customers.pop(merged, None)

@@ -268,7 +268,11 @@ class Service:
         if self._rescorer is None:
             self._rescorer = Rescorer(store)
         rescorer = self._rescorer
-        rescored = rescorer.rescore(ids, day)
+        try:
+            rescored = rescorer.rescore(ids, day)
+        except Exception:
+            self._rescorer = None  # its scratch tables may be gone: made again next time
+            raise
         families = {s.slug: s.family for s in rescorer.config.segments}
         changes = save_rescored(
             store,
