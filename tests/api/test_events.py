@@ -40,6 +40,23 @@ def post(api: Any, body: Any) -> dict[str, Any]:
     return answer.json()
 
 
+def with_email_and_phone(api: Any, count: int) -> list[dict[str, Any]]:
+    """``count`` customers that have an email and a phone identity (one row each)."""
+
+    def query(store: Any) -> list[dict[str, Any]]:
+        identities = store.table("identities")
+        emails = identities.filter(identities.kind == "email").select(
+            "customer_id", email=identities.identity
+        )
+        phones = identities.filter(identities.kind == "phone").select(
+            "customer_id", phone=identities.identity
+        )
+        both = emails.join(phones, "customer_id").order_by("customer_id").limit(count)
+        return both.to_pyarrow().to_pylist()
+
+    return api.service.read(query)
+
+
 def a_day_after_the_refresh(api: Any, hours: int) -> str:
     day = api.service.index.as_of + timedelta(days=1)
     return f"{day.isoformat()}T{hours:02d}:00:00Z"
@@ -122,18 +139,7 @@ def test_the_same_request_twice_is_stored_once(api: Any) -> None:
 
 
 def test_an_event_naming_two_customers_merges_them_in_the_index(api: Any) -> None:
-    def two_customers(store: Any) -> list[dict[str, Any]]:
-        identities = store.table("identities")
-        emails = identities.filter(identities.kind == "email").select(
-            "customer_id", email=identities.identity
-        )
-        phones = identities.filter(identities.kind == "phone").select(
-            "customer_id", phone=identities.identity
-        )
-        both = emails.join(phones, "customer_id").order_by("customer_id").limit(2)
-        return both.to_pyarrow().to_pylist()
-
-    first, second = api.service.read(two_customers)
+    first, second = with_email_and_phone(api, 2)
     email = first["email"].removeprefix("email:")
     phone = second["phone"].removeprefix("phone:")
     body = {"event": "Active on Site", "time": a_day_after_the_refresh(api, 10)}
@@ -150,19 +156,7 @@ def test_an_event_naming_two_customers_merges_them_in_the_index(api: Any) -> Non
 def test_a_chain_of_merges_keeps_the_first_merged_id_findable(api: Any) -> None:
     """y and z merge, then x and the survivor: the id merged first now redirects to the
     last survivor, in the live index as in one built afresh."""
-
-    def three(store: Any) -> list[dict[str, Any]]:
-        identities = store.table("identities")
-        emails = identities.filter(identities.kind == "email").select(
-            "customer_id", email=identities.identity
-        )
-        phones = identities.filter(identities.kind == "phone").select(
-            "customer_id", phone=identities.identity
-        )
-        both = emails.join(phones, "customer_id").order_by("customer_id").limit(3)
-        return both.to_pyarrow().to_pylist()
-
-    x, y, z = api.service.read(three)
+    x, y, z = with_email_and_phone(api, 3)
     email = lambda c: c["email"].removeprefix("email:")  # noqa: E731
     phone = lambda c: c["phone"].removeprefix("phone:")  # noqa: E731
     body = {"event": "Active on Site", "time": a_day_after_the_refresh(api, 10)}
