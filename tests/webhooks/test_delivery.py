@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pytest
 
 from segmint.store import Store
-from segmint.webhooks.delivery import Deliverer
+from segmint.webhooks.delivery import BREAKER_FAILURES, Deliverer
 from segmint.webhooks.outbox import RetryPolicy, enqueue, membership_changes, now_utc
 from segmint.webhooks.registry import add_webhook
 from segmint.workspace import Workspace
@@ -145,6 +146,30 @@ def test_a_dead_receiver_is_retried(shop: Workspace, clock: Clock) -> None:
         [outcome] = deliverer.run_once()
     assert (outcome.status, outcome.status_code) == ("pending", None)
     assert "Connect" in outcome.error
+
+
+def test_a_dead_receiver_with_a_backlog_is_paused_not_hammered(shop: Workspace) -> None:
+    """Fifty deliveries to a dead receiver, retried every few milliseconds: after
+    BREAKER_FAILURES failures in a row the webhook's deliveries wait, in pauses that grow
+    like the retries, instead of failing as fast as the deliverer can send them."""
+    dead = Receiver()
+    url = dead.url
+    dead.close()
+    add_webhook(shop.store, url, ["value_vip"], ["enter"])
+    queue_changes(shop.store, [f"c{i}" for i in range(50)])
+    policy = RetryPolicy(max_attempts=100, base_s=0.02, max_delay_s=0.3, jitter=0)
+    deliverer = Deliverer(shop.store, policy=policy, workers=8, per_webhook=8, poll_s=0.01)
+    deliverer.start()
+    try:
+        time.sleep(1.5)
+    finally:
+        assert deliverer.stop()
+    attempts = len(attempt_rows(shop.store))
+    # Without the breaker about 100 attempts in 1.5 s (8 in flight at a time). With it: the
+    # first failures and those already in flight, then one attempt per pause (20, 40, 80,
+    # 160, 300, 300... ms).
+    assert BREAKER_FAILURES <= attempts <= BREAKER_FAILURES + 8 + 10
+    assert statuses(shop.store) == Counter({"pending": 50})
 
 
 def test_a_slow_receiver_does_not_hold_up_another_webhook(

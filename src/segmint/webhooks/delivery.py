@@ -4,7 +4,11 @@ A :class:`Deliverer` polls the outbox (and wakes at once on :meth:`Deliverer.wak
 the due deliveries it has room for, POSTs them from a bounded pool of threads and records
 each attempt. At most ``per_webhook`` deliveries per webhook are in flight, so a slow or
 dead receiver holds a few threads, never the whole pool, and never the caller: the API only
-writes rows and calls :meth:`~Deliverer.wake`.
+writes rows and calls :meth:`~Deliverer.wake`. After :data:`BREAKER_FAILURES` failures in a
+row, a webhook's deliveries wait (a circuit breaker: its pauses grow like the retries, and
+after each one a single delivery tries again): a dead receiver with a backlog would
+otherwise keep the deliverer, and so the server's CPU and database, busy with attempts
+that fail at once.
 
 All database work happens on one thread (the poller, or the caller of :meth:`run_once`)
 through a connection of its own (:meth:`Store.reader`: a cursor of the workspace's DuckDB
@@ -21,7 +25,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -34,6 +39,7 @@ from segmint.webhooks.outbox import (
     claim,
     now_utc,
     record_attempts,
+    retryable,
     succeeded,
 )
 from segmint.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
@@ -45,6 +51,37 @@ USER_AGENT = "segmint-webhooks/1"
 ERROR_SNIPPET = 200
 #: Attempts recorded per transaction by :meth:`Deliverer.run_once`.
 RECORD_BATCH = 100
+#: Failed attempts in a row after which a webhook's deliveries wait (see :class:`Breaker`).
+BREAKER_FAILURES = 5
+
+
+@dataclass
+class Breaker:
+    """One webhook's failures in a row, and until when its deliveries wait.
+
+    A failure is an attempt that would be retried (no answer, 408, 429, 5xx); any other
+    answer closes the breaker. Each pause lasts the retry policy's delay for the number of
+    pauses so far; after one, a single failure pauses again.
+    """
+
+    failures: int = 0
+    pauses: int = 0
+    paused_until: datetime | None = None
+
+    def record(
+        self, outcome: Outcome, now: datetime, policy: RetryPolicy, rng: random.Random
+    ) -> None:
+        if not retryable(outcome.status_code):
+            self.failures, self.pauses, self.paused_until = 0, 0, None
+            return
+        self.failures += 1
+        if self.failures >= BREAKER_FAILURES:
+            self.pauses += 1
+            self.paused_until = now + timedelta(seconds=policy.delay(self.pauses, rng))
+            self.failures = BREAKER_FAILURES - 1
+
+    def paused(self, now: datetime) -> bool:
+        return self.paused_until is not None and now < self.paused_until
 
 
 def headers_for(delivery: Delivery, timestamp: int) -> dict[str, str]:
@@ -130,6 +167,7 @@ class Deliverer:
         self._stop_by = 0.0
         self._results: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
         self._in_flight: dict[str, Delivery] = {}
+        self._breakers: dict[int, Breaker] = {}
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -213,6 +251,12 @@ class Deliverer:
         if room <= 0:
             return
         busy = Counter(d.webhook_id for d in self._in_flight.values())
+        now = self.clock()
+        for webhook_id, breaker in self._breakers.items():
+            if breaker.paused(now):
+                busy[webhook_id] = self.per_webhook  # taken as full: none of its deliveries
+            elif breaker.pauses:  # after a pause, one delivery tries the receiver again
+                busy[webhook_id] = max(busy[webhook_id], self.per_webhook - 1)
         for delivery in claim(self.store, self.clock(), self.lease_s, room, self.per_webhook, busy):
             self._in_flight[delivery.delivery_id] = delivery
             assert self._pool is not None
@@ -255,7 +299,12 @@ class Deliverer:
         if not attempts:
             return []
         try:
-            return record_attempts(self.store, attempts, self.policy, self.clock(), self.rng)
+            outcomes = record_attempts(self.store, attempts, self.policy, self.clock(), self.rng)
+            now = self.clock()
+            for outcome in outcomes:
+                breaker = self._breakers.setdefault(outcome.webhook_id, Breaker())
+                breaker.record(outcome, now, self.policy, self.rng)
+            return outcomes
         finally:  # recorded or not, the slot is free (an unrecorded one is sent again later)
             for attempt in attempts:
                 self._in_flight.pop(attempt.delivery.delivery_id, None)
