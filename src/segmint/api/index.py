@@ -170,29 +170,22 @@ def update_index(
     index: MembershipIndex,
     store: Store,
     memberships: dict[str, tuple[str, ...]],
-    import_id: int | None = None,
+    import_id: int,
 ) -> None:
-    """Bring ``index`` in step with rescored customers: their segments, their identities
-    (new ones from events), and the ids merged into them. ``import_id``: the import that
-    changed them, whose new identities and merges are all there is to add (else every
-    identity of the customers is read again)."""
+    """Bring ``index`` in step with customers rescored after the import ``import_id``: their
+    segments, the import's new identities, and for the customers it merged into others
+    every identity and merged id they now have."""
     for customer_id, slugs in memberships.items():
         index.set_customer(customer_id, slugs)
     identities = store.table("identities")
     merges = store.table("merges")
-    if import_id is None:
-        ids = pa.table({"customer_id": pa.array(list(memberships), pa.string())})
-        ids = store.stage("_index_customers", ids)
-        identities = identities.semi_join(ids, "customer_id")
-        merges = merges.semi_join(ids, ibis._.surviving_id == ids.customer_id)
-    else:
-        mine = merges.filter(merges.import_id == import_id)
-        survivors = mine.select(customer_id=mine.surviving_id)  # their identities moved,
-        identities = identities.filter(identities.import_id == import_id).union(
-            identities.semi_join(survivors, "customer_id")
-        )
-        # and so did the ids merged earlier into the customers merged now (redirected)
-        merges = merges.semi_join(survivors, merges.surviving_id == survivors.customer_id)
+    mine = merges.filter(merges.import_id == import_id)
+    survivors = mine.select(customer_id=mine.surviving_id)  # their identities moved,
+    identities = identities.filter(identities.import_id == import_id).union(
+        identities.semi_join(survivors, "customer_id")
+    )
+    # and so did the ids merged earlier into the customers merged now (redirected)
+    merges = merges.semi_join(survivors, merges.surviving_id == survivors.customer_id)
     index.add_keys(_keys(store.run(lookup_keys(identities, merges))))
     for merged in store.run(merges.select("merged_id")).column("merged_id").to_pylist():
         index.customers.pop(merged, None)

@@ -259,7 +259,7 @@ class Service:
         }
 
     def _rescore(
-        self, store: Store, ids: list[str], day: date | None, import_id: int | None
+        self, store: Store, ids: list[str], day: date | None, import_id: int
     ) -> list[Change]:
         """Rescore ``ids`` on the writer after the import ``import_id`` and bring the index in
         step (writer lock held)."""

@@ -257,7 +257,7 @@ class Deliverer:
                 busy[webhook_id] = self.per_webhook  # taken as full: none of its deliveries
             elif breaker.pauses:  # after a pause, one delivery tries the receiver again
                 busy[webhook_id] = max(busy[webhook_id], self.per_webhook - 1)
-        for delivery in claim(self.store, self.clock(), self.lease_s, room, self.per_webhook, busy):
+        for delivery in claim(self.store, now, self.lease_s, room, self.per_webhook, busy):
             self._in_flight[delivery.delivery_id] = delivery
             assert self._pool is not None
             self._pool.submit(self._send, delivery)
