@@ -207,6 +207,23 @@ TABLES: dict[str, ibis.Schema] = {
     "segment_members": ibis.schema(
         {"refresh_id": "int64", "customer_id": "string", "segment": "string", "family": "string"}
     ),
+    "segment_intervals": ibis.schema(
+        {
+            "customer_id": "string",
+            "segment": "string",
+            "family": "string",
+            "entered": "date",
+            "exited": "date",
+        }
+    ),
+    "history_observations": ibis.schema(
+        {
+            "as_of": "date",
+            "refresh_id": "int64",
+            "customers": "int64",
+            "recorded_at": "timestamp",
+        }
+    ),
     "segment_versions": ibis.schema(
         {
             "refresh_id": "int64",
@@ -388,6 +405,7 @@ CLUSTERED_BY: dict[str, str] = {
     "events": "customer_id",
     "identities": "identity",
     "segment_members": "customer_id",
+    "segment_intervals": "customer_id",
 }
 
 

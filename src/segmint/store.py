@@ -15,7 +15,7 @@ import os
 import shutil
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -384,6 +384,18 @@ class Store:
             sge.to_identifier(table, quoted=True),
             where=sge.column(key, quoted=True).isin(query=subquery),
         )
+        self.con.raw_sql(statement.sql("duckdb"))
+
+    def delete_matching(self, table: str, keys_table: str, columns: Sequence[str]) -> None:
+        """Delete rows of the workspace table ``table`` whose ``columns`` all equal those of
+        a row of the staged ``keys_table`` (a composite key)."""
+        if table not in TABLES or not set(columns) <= set(TABLES[table].names):
+            raise ValueError(f"not workspace table columns: {table}.{list(columns)}")
+        match = sge.and_(
+            *(sge.column(c, table="k").eq(sge.column(c, table=table)) for c in columns)
+        )
+        keys = sge.select("1").from_(sge.to_table(keys_table).as_("k")).where(match)
+        statement = sge.delete(sge.to_table(table), where=sge.Exists(this=keys))
         self.con.raw_sql(statement.sql("duckdb"))
 
     def remap_customer_ids(self, table: str, mapping_table: str) -> None:

@@ -1,0 +1,180 @@
+"""Segment membership history as intervals: who was in which segment on any observed day.
+
+Every refresh is an *observation*: the memberships as of its day. They are stored as
+intervals in ``segment_intervals``: a customer is in a segment on day ``x`` when
+``entered <= x`` and ``x < exited`` (an empty ``exited``: still in it at the latest
+observation). Between two observations memberships are taken to stay as the earlier one
+found them, so interval ends are always observed days.
+
+Observations may arrive in any order (a backfill after a year of live refreshes): adding one
+on day ``d`` between the observed days ``p`` and ``n`` only rewrites the intervals of the
+customers whose membership on ``d`` differs from ``p``'s, and the result is the same as if
+the observations had been added in date order. Observing a day again replaces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from segmint.store import Store, utcnow
+
+INTERVALS = "segment_intervals"
+OBSERVATIONS = "history_observations"
+PAIR = ["customer_id", "segment"]
+#: What identifies one interval (a customer's intervals in a segment never overlap).
+INTERVAL_KEY = [*PAIR, "entered"]
+COLUMNS = ["customer_id", "segment", "family", "entered", "exited"]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The observed days just before and just after a day (``None``: none)."""
+
+    before: date | None
+    after: date | None
+
+
+def observed_days(store: Store) -> list[date]:
+    """Every observed day, oldest first."""
+    days = store.table(OBSERVATIONS).select("as_of")
+    return sorted(store.run(days).column("as_of").to_pylist())
+
+
+def record_observation(
+    store: Store,
+    as_of: date,
+    members: ir.Table,
+    customers: int,
+    refresh_id: int | None = None,
+) -> None:
+    """Record the memberships (``customer_id``, ``segment``, ``family``) as of ``as_of``;
+    ``refresh_id`` is the live refresh they come from (``None``: a history-only one)."""
+    members = store.stage("_observed_members", members.select("customer_id", "segment", "family"))
+    with store.transaction():
+        if as_of in observed_days(store):
+            _forget(store, as_of)
+        _observe(store, as_of, members, _neighbours(store, as_of))
+        store.insert(
+            OBSERVATIONS,
+            pa.table(
+                {
+                    "as_of": [as_of],
+                    "refresh_id": pa.array([refresh_id], pa.int64()),
+                    "customers": [customers],
+                    "recorded_at": [utcnow()],
+                }
+            ),
+        )
+
+
+def _neighbours(store: Store, day: date) -> Neighbours:
+    days = observed_days(store)
+    before = [d for d in days if d < day]
+    after = [d for d in days if d > day]
+    return Neighbours(before[-1] if before else None, after[0] if after else None)
+
+
+def _covering(intervals: ir.Table, day: date | None) -> ir.Table:
+    """The intervals that hold on ``day`` (none when there is no such day)."""
+    if day is None:
+        return intervals.filter(ibis.literal(False))
+    on = ibis.literal(day)
+    return intervals.filter(
+        (intervals.entered <= on) & (intervals.exited.isnull() | (intervals.exited > on))
+    )
+
+
+def _starting(intervals: ir.Table, day: date | None) -> ir.Table:
+    """The intervals that start on ``day``, as ``customer_id``, ``segment``, ``until``."""
+    if day is None:
+        intervals = intervals.filter(ibis.literal(False))
+    else:
+        intervals = intervals.filter(intervals.entered == ibis.literal(day))
+    return intervals.select(*PAIR, until=intervals.exited, starts=intervals.entered)
+
+
+def _with_next(pairs: ir.Table, intervals: ir.Table, day: date | None) -> ir.Table:
+    """``pairs`` with ``starts`` and ``until`` of their interval starting on ``day`` (if any)."""
+    joined = pairs.left_join(_starting(intervals, day), PAIR)
+    return joined.drop("customer_id_right", "segment_right")
+
+
+def _day(day: date | None) -> ir.DateValue:
+    return ibis.literal(day, type="date")
+
+
+def _observe(store: Store, day: date, members: ir.Table, around: Neighbours) -> None:
+    """Add the observation of ``members`` on the unobserved ``day``."""
+    intervals = store.table(INTERVALS)
+    before = _covering(intervals, around.before)
+    # In an interval on the day before, not on this day: it ends on this day, and what of it
+    # held on the next observed day starts again there.
+    ending = store.stage("_history_ending", before.anti_join(members, PAIR))
+    after = _day(around.after)
+    resumed = ending.filter(
+        after.notnull() & (ending.exited.isnull() | (ending.exited > after))
+    ).mutate(entered=after)
+    # In a segment on this day, not on the day before: an interval starting on the next
+    # observed day starts on this one instead; otherwise one runs until that day.
+    joining = members.anti_join(before, PAIR)
+    starts = store.stage("_history_starts", _with_next(joining, intervals, around.after))
+    removed = ending.select(*INTERVAL_KEY).union(
+        starts.filter(starts.starts.notnull()).select(*PAIR, entered=starts.starts)
+    )
+    added = (
+        ending.mutate(exited=_day(day))
+        .select(*COLUMNS)
+        .union(resumed.select(*COLUMNS), distinct=False)
+    )
+    opened = starts.select(
+        *PAIR,
+        family=starts.family,
+        entered=_day(day),
+        exited=ibis.ifelse(starts.starts.notnull(), starts.until, after),
+    )
+    _rewrite(store, removed, added.union(opened, distinct=False))
+
+
+def _forget(store: Store, day: date) -> None:
+    """Remove the observation of ``day``: its changes are undone, as if never observed."""
+    around = _neighbours(store, day)
+    intervals = store.table(INTERVALS)
+    before = _covering(intervals, around.before)
+    on_day = _covering(intervals, day)
+    after = _day(around.after)
+    # Ended on this day: runs on to the next observed day, or joins an interval starting there.
+    ended = before.anti_join(on_day, PAIR)
+    ended = store.stage("_history_ended", _with_next(ended, intervals, around.after))
+    # Started on this day: starts on the next observed day instead, if it lasts until then.
+    started = store.stage("_history_started", on_day.anti_join(before, PAIR))
+    removed = ended.select(*INTERVAL_KEY).union(
+        ended.filter(ended.starts.notnull()).select(*PAIR, entered=ended.starts),
+        started.select(*INTERVAL_KEY),
+    )
+    extended = ended.mutate(exited=ibis.ifelse(ended.starts.notnull(), ended.until, after))
+    resumed = started.filter(
+        after.notnull() & (started.exited.isnull() | (started.exited > after))
+    ).mutate(entered=after)
+    _rewrite(
+        store,
+        removed,
+        extended.select(*COLUMNS).union(resumed.select(*COLUMNS), distinct=False),
+    )
+    observations = store.table(OBSERVATIONS)
+    store.stage(
+        "_history_forgotten", observations.filter(observations.as_of == day).select("as_of")
+    )
+    store.delete_matching(OBSERVATIONS, "_history_forgotten", ["as_of"])
+
+
+def _rewrite(store: Store, removed: ir.Table, added: ir.Table) -> None:
+    """Replace the intervals keyed in ``removed`` with ``added`` (both read before writing)."""
+    store.stage("_history_removed", removed)
+    added = store.stage("_history_added", added.select(*COLUMNS))
+    store.delete_matching(INTERVALS, "_history_removed", INTERVAL_KEY)
+    store.insert(INTERVALS, added)
