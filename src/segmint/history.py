@@ -21,6 +21,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.errors import ConfigError, WorkspaceError, did_you_mean
+from segmint.periods import period_end
 from segmint.store import Store, utcnow
 
 INTERVALS = "segment_intervals"
@@ -178,3 +180,83 @@ def _rewrite(store: Store, removed: ir.Table, added: ir.Table) -> None:
     added = store.stage("_history_added", added.select(*COLUMNS))
     store.delete_matching(INTERVALS, "_history_removed", INTERVAL_KEY)
     store.insert(INTERVALS, added)
+
+
+# -- reading ----------------------------------------------------------------------------------
+def members_on(store: Store, day: date) -> ir.Table:
+    """Who was in which segment on ``day`` (``customer_id``, ``segment``, ``family``), as the
+    latest observation up to that day found it."""
+    intervals = _covering(store.table(INTERVALS), day)
+    return intervals.select("customer_id", "segment", "family")
+
+
+def sizes_on(store: Store, day: date) -> ir.Table:
+    """Every segment's size on ``day``: ``segment``, ``customers``."""
+    members = members_on(store, day)
+    return members.group_by("segment").aggregate(customers=members.count())
+
+
+def customer_intervals(store: Store, customer_id: str) -> ir.Table:
+    """A customer's segments over time, one row per interval, oldest first."""
+    intervals = store.table(INTERVALS)
+    mine = intervals.filter(intervals.customer_id == customer_id)
+    return mine.select(*COLUMNS).order_by(["entered", "segment"])
+
+
+def segment_history(store: Store, segment: str, every: str | None = None) -> list[dict]:
+    """``date``, ``size``, ``entries`` and ``exits`` of a segment at each observed day, or
+    per period (``every``: week, month, quarter; ``date`` is the period's last observed day,
+    the changes are summed over the period). The first row's entries are its starting size."""
+    intervals = store.table(INTERVALS)
+    mine = intervals.filter(intervals.segment == segment)
+    entries = _counts_by_day(store, mine.entered)
+    exits = _counts_by_day(store, mine.exited)
+    rows, size = [], 0
+    for day in observed_days(store):
+        size += entries.get(day, 0) - exits.get(day, 0)
+        rows.append(
+            {"date": day, "size": size, "entries": entries.get(day, 0), "exits": exits.get(day, 0)}
+        )
+    return rows if every is None else _by_period(rows, every)
+
+
+def _counts_by_day(store: Store, days: ir.DateColumn) -> dict[date, int]:
+    table = days.name("day").as_table()
+    dated = table.filter(table.day.notnull())
+    counted = dated.group_by("day").aggregate(n=dated.count())
+    result = store.run(counted)
+    return dict(zip(result["day"].to_pylist(), result["n"].to_pylist(), strict=True))
+
+
+def _by_period(rows: list[dict], every: str) -> list[dict]:
+    periods: dict[date, dict] = {}
+    for row in rows:
+        end = period_end(row["date"], every)
+        current = periods.setdefault(end, {"period_end": end, "entries": 0, "exits": 0})
+        current.update(date=row["date"], size=row["size"])
+        current["entries"] += row["entries"]
+        current["exits"] += row["exits"]
+    return [
+        {k: p[k] for k in ("period_end", "date", "size", "entries", "exits")}
+        for p in periods.values()
+    ]
+
+
+def recorded_segments(store: Store) -> list[str]:
+    """Every segment the history has seen, by slug."""
+    slugs = store.table(INTERVALS).select("segment").distinct().order_by("segment")
+    return store.run(slugs).column("segment").to_pylist()
+
+
+def check_recorded(store: Store, segment: str) -> str:
+    """``segment`` if the history has seen it; otherwise a :class:`ConfigError` that says
+    what it has seen."""
+    known = recorded_segments(store)
+    if segment in known:
+        return segment
+    if not known:
+        raise WorkspaceError("no segment history yet", hint="run `segmint refresh` first")
+    raise ConfigError(
+        f"no history of a segment '{segment}'",
+        hint=did_you_mean(segment, known) or "see `segmint segments list`",
+    )

@@ -21,7 +21,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from segmint.engine import DuckDBEngine, Engine
-from segmint.features import FeatureSet, compute_features
+from segmint.features import FeatureSet, compute_features, default_as_of
+from segmint.features.tables import Tables
+from segmint.history import record_observation
 from segmint.schema import FEATURES_TABLE
 from segmint.segments.clusters import cluster_segments
 from segmint.segments.config import SegmentConfig, load_config
@@ -40,17 +42,23 @@ from segmint.webhooks.outbox import enqueue, membership_changes
 
 @dataclass(frozen=True)
 class RefreshResult:
-    refresh_id: int
+    refresh_id: int | None  # None: a past-dated refresh, recorded in the history only
     as_of: date
     customers: int
     rfm_cut_points: dict[str, list[float]]
     segments: int = 0
     warnings: list[GuardWarning] = field(default_factory=list)
 
+    @property
+    def live(self) -> bool:
+        """Whether it replaced the live features and memberships."""
+        return self.refresh_id is not None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "refresh_id": self.refresh_id,
             "as_of": self.as_of,
+            "live": self.live,
             "customers": self.customers,
             "segments": self.segments,
             "rfm_cut_points": json.dumps(self.rfm_cut_points),
@@ -67,8 +75,13 @@ def refresh(
     """Recompute and store all features and segment memberships as of ``as_of``.
 
     ``engine`` computes them (default: the workspace's DuckDB; :class:`SparkEngine` runs the
-    same expressions on Spark); the results are stored in the workspace either way.
+    same expressions on Spark); the results are stored in the workspace either way. Every
+    refresh is recorded in the membership history (:mod:`segmint.history`); one dated before
+    the live refresh's day is recorded there only (:func:`refresh_history`).
     """
+    live = live_as_of(store)
+    if as_of is not None and live is not None and as_of < live:
+        return refresh_history(store, as_of, config, engine)
     started = utcnow()
     config = with_cluster_segments(config or load_config(store.path), store)
     engine = engine or DuckDBEngine(store)
@@ -91,6 +104,7 @@ def refresh(
         store.delete_all("segment_members")
         store.insert("segment_members", members)
         store.insert("segment_versions", versions)
+        record_observation(store, computed.features.as_of, members, customers, refresh_id)
         store.insert(
             "refreshes",
             pa.table(
@@ -116,6 +130,31 @@ def refresh(
     return RefreshResult(refresh_id, as_of, customers, cuts, len(sizes), warnings)
 
 
+def refresh_history(
+    store: Store,
+    as_of: date,
+    config: SegmentConfig | None = None,
+    engine: Engine | None = None,
+) -> RefreshResult:
+    """Compute the segment memberships as they were on the past day ``as_of`` and record them
+    in the history only: the live features and memberships stay, and no webhook fires."""
+    config = with_cluster_segments(config or load_config(store.path), store)
+    engine = engine or DuckDBEngine(store)
+    computed = compute(engine, as_of, config)
+    features = engine.collect("_features_past", computed.features.table)
+    flags = engine.collect("_flags_past", computed.flags)
+    members = store.stage("_members_past", members_from_flags(flags, config.segments))
+    customers = store.scalar(features.count())
+    record_observation(store, as_of, members, customers)
+    cuts = computed.features.rfm_cuts.as_dict()
+    return RefreshResult(None, as_of, customers, cuts, len(_sizes(members)))
+
+
+def live_as_of(store: Store) -> date | None:
+    """The as-of day of the live refresh (``None`` before the first refresh)."""
+    return store.scalar(store.table("refreshes").as_of.max())
+
+
 @dataclass(frozen=True)
 class Computed:
     """Features and memberships as expressions of the engine that computed them."""
@@ -128,7 +167,7 @@ class Computed:
 
 def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Computed:
     """Every feature, store statistic and segment membership, on ``engine``."""
-    tables = engine.tables().with_staged_lines(engine.stage)
+    tables = known_customers(engine.tables(), as_of).with_staged_lines(engine.stage)
     features = compute_features(tables, engine.stage, as_of, rfm_grid=config.rfm_grid)
     staged = engine.stage("_features_new", features.table)
     features = replace(features, table=staged)
@@ -136,6 +175,27 @@ def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Comput
     values = rule_values(config.parameters, statistics)
     flags, resolved = membership_flags(config.segments, staged, tables, features.as_of, values)
     return Computed(features, statistics, flags, resolved)
+
+
+def known_customers(tables: Tables, as_of: date | None) -> Tables:
+    """``tables`` with the customers the store knew on ``as_of`` when that day is before the
+    latest order: those with an order placed or an event by then, and those no export dates
+    (known only from a customers export). Later customers did not exist yet."""
+    latest = default_as_of(tables.orders)
+    if as_of is None or latest is None or as_of >= latest:
+        return tables
+    orders, events = tables.orders, tables.events
+    active = (
+        orders.filter(orders.placed_date <= as_of)
+        .select("customer_id")
+        .union(events.filter(events.occurred_date <= as_of).select("customer_id"))
+    )
+    dated = orders.select("customer_id").union(events.select("customer_id"))
+    customers = tables.customers
+    known = customers.customer_id.isin(active.customer_id) | ~customers.customer_id.isin(
+        dated.customer_id
+    )
+    return replace(tables, customers=customers.filter(known))
 
 
 def with_cluster_segments(config: SegmentConfig, store: Store) -> SegmentConfig:

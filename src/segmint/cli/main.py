@@ -646,6 +646,7 @@ def _rfm_group_sizes(ws: Workspace) -> list[dict[str, Any]]:
 # Commands defined in their own modules register themselves on ``app`` when imported.
 from segmint.cli import activation as _activation  # noqa: E402, F401
 from segmint.cli import erase as _erase  # noqa: E402, F401
+from segmint.cli import history as _history  # noqa: E402, F401
 from segmint.cli import serve as _serve  # noqa: E402, F401
 from segmint.cli import webhooks as _webhooks  # noqa: E402, F401
 
