@@ -16,6 +16,7 @@ import segmint.cli.main  # noqa: F401  (registers the commands)
 from segmint.backfill import backfill, backfill_days
 from segmint.cli.app import app
 from segmint.history import customer_intervals, segment_history, sizes_on
+from segmint.movement import NONE, movement
 from segmint.webhooks.registry import add_webhook
 from segmint.workspace import Workspace
 from shopify_files import order, write_orders
@@ -197,3 +198,80 @@ def test_history_and_backfill_commands(shop: Workspace, tmp_path: Path):
         shop.__init__(path)
     # backfilling observed days again changes nothing
     assert members_by_day(shop, "recent") == RECENT
+
+
+#: Each customer's spending after February 28 up to April 30, from ORDER_DAYS (20.00 each).
+SPENT_MAR_APR = {"a": 0.0, "b": 0.0, "c": 40.0, "d": 20.0}
+
+
+@pytest.mark.parametrize("group", ["lifecycle", "rfm"])
+def test_movement_sums_to_the_sizes_on_both_days(shop: Workspace, group: str):
+    moved = movement(shop.store, group, FEB, APR)
+    for day, side in ((FEB, "from_segment"), (APR, "to_segment")):
+        rows = sizes_on(shop.store, day).to_pyarrow().to_pylist()
+        family = {
+            v["segment"]
+            for v in shop.table("segment_versions").to_pyarrow().to_pylist()
+            if v["family"] == group
+        }
+        sizes = {r["segment"]: r["customers"] for r in rows if r["segment"] in family}
+        counted: dict[str, int] = {}
+        for flow in moved.flows:
+            if flow[side] != NONE:
+                counted[flow[side]] = counted.get(flow[side], 0) + flow["customers"]
+        assert counted == sizes
+    # each flow's revenue is its customers' spending in between, worked out by hand
+    intervals = shop.table("segment_intervals").to_pyarrow().to_pylist()
+
+    def segment_of(customer: str, day: date) -> str:
+        held = [
+            r["segment"]
+            for r in intervals
+            if r["customer_id"] == customer
+            and r["family"] == group
+            and r["entered"] <= day
+            and (r["exited"] is None or r["exited"] > day)
+        ]
+        return held[0] if held else NONE
+
+    expected: dict[tuple[str, str], float] = {}
+    for who, spent in SPENT_MAR_APR.items():
+        customer = shop.find_customer(f"{who}@example.com")["customer_id"]
+        cell = (segment_of(customer, FEB), segment_of(customer, APR))
+        if cell != (NONE, NONE):
+            expected[cell] = expected.get(cell, 0.0) + spent
+    assert {(f["from_segment"], f["to_segment"]): f["revenue"] for f in moved.flows} == expected
+    matrix = moved.matrix("customers")
+    assert sum(r["total"] for r in matrix) == sum(f["customers"] for f in moved.flows)
+
+
+def test_movement_command(shop: Workspace):
+    runner = CliRunner()
+    path = str(shop.store.path)
+    shop.close()
+    try:
+        done = runner.invoke(
+            app, ["-w", path, "movement", "--group", "rfm", "--from", "2025-02-28", "--json"]
+        )
+        assert done.exit_code == 0, done.output
+        flows = json.loads(done.stdout)
+        assert sum(f["revenue"] for f in flows) == sum(SPENT_MAR_APR.values())
+        assert set(flows[0]) == {
+            "from_segment",
+            "to_segment",
+            "customers",
+            "share_of_from",
+            "revenue",
+            "flow",
+        }
+        shown = runner.invoke(
+            app, ["-w", path, "movement", "--group", "rfm", "--from", "2025-03-15"]
+        )
+        assert shown.exit_code == 0, shown.output
+        assert "2025-03-15 was not observed: memberships as of 2025-02-28" in shown.stderr
+        assert "Customers: rfm, 2025-02-28 to 2025-04-30" in shown.stdout
+        wrong = runner.invoke(app, ["-w", path, "movement", "--group", "rfms"])
+        assert wrong.exit_code != 0
+        assert wrong.stderr.startswith("Error: 'rfms' is not a family in the segment history")
+    finally:
+        shop.__init__(path)

@@ -90,3 +90,11 @@ def span_days(text: str, option: str = "--window") -> int:
     if days < 1:
         raise ConfigError(f"{option}: '{text}' is empty", hint="write at least 1d")
     return days
+
+
+def parse_day(text: str, option: str) -> date:
+    """A day written YYYY-MM-DD, for the command-line option ``option``."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{option}: '{text}' is not a date (expected YYYY-MM-DD)") from None

@@ -17,6 +17,7 @@ from segmint.cli.state import State, open_workspace
 from segmint.errors import ConfigError, did_you_mean
 from segmint.importers.base import ImportOptions
 from segmint.importing import PHASES, ImportResult
+from segmint.periods import parse_day
 from segmint.workspace import DEFAULT_PATH, Workspace
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
@@ -192,12 +193,7 @@ def _print_warnings(messages: list[str]) -> None:
 
 
 def _as_of_date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(f"--as-of: '{text}' is not a date (expected YYYY-MM-DD)") from None
+    return None if text is None else parse_day(text, "--as-of")
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -646,7 +642,7 @@ def _rfm_group_sizes(ws: Workspace) -> list[dict[str, Any]]:
 # Commands defined in their own modules register themselves on ``app`` when imported.
 from segmint.cli import activation as _activation  # noqa: E402, F401
 from segmint.cli import erase as _erase  # noqa: E402, F401
-from segmint.cli import history as _history  # noqa: E402, F401
+from segmint.cli import measure as _measure  # noqa: E402, F401
 from segmint.cli import serve as _serve  # noqa: E402, F401
 from segmint.cli import webhooks as _webhooks  # noqa: E402, F401
 
