@@ -55,6 +55,21 @@ def events_as_of(events: ir.Table, as_of: date | None = None) -> ir.Table:
     return events if as_of is None else events.filter(events.occurred_date <= as_of)
 
 
+def known_customers(customers: ir.Table, orders: ir.Table, events: ir.Table, day: date) -> ir.Table:
+    """The customers the store knew on ``day``: those with an order placed or an event by
+    then, and those no export dates (known only from a customers export)."""
+    active = (
+        orders.filter(orders.placed_date <= day)
+        .select("customer_id")
+        .union(events.filter(events.occurred_date <= day).select("customer_id"))
+    )
+    dated = orders.select("customer_id").union(events.select("customer_id"))
+    known = customers.customer_id.isin(active.customer_id) | ~customers.customer_id.isin(
+        dated.customer_id
+    )
+    return customers.filter(known)
+
+
 def money_sum(amounts: ir.DecimalColumn, where: ir.BooleanValue | None = None) -> ir.DecimalScalar:
     """The sum of money amounts as money (``decimal(18, 2)``).
 

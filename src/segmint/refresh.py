@@ -20,6 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.definitions import known_customers
 from segmint.engine import DuckDBEngine, Engine
 from segmint.features import FeatureSet, compute_features, default_as_of
 from segmint.features.tables import Tables
@@ -167,7 +168,7 @@ class Computed:
 
 def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Computed:
     """Every feature, store statistic and segment membership, on ``engine``."""
-    tables = known_customers(engine.tables(), as_of).with_staged_lines(engine.stage)
+    tables = past_population(engine.tables(), as_of).with_staged_lines(engine.stage)
     features = compute_features(tables, engine.stage, as_of, rfm_grid=config.rfm_grid)
     staged = engine.stage("_features_new", features.table)
     features = replace(features, table=staged)
@@ -177,25 +178,15 @@ def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Comput
     return Computed(features, statistics, flags, resolved)
 
 
-def known_customers(tables: Tables, as_of: date | None) -> Tables:
-    """``tables`` with the customers the store knew on ``as_of`` when that day is before the
-    latest order: those with an order placed or an event by then, and those no export dates
-    (known only from a customers export). Later customers did not exist yet."""
+def past_population(tables: Tables, as_of: date | None) -> Tables:
+    """``tables`` with only the customers the store knew on ``as_of`` when that day is
+    before the latest order (:func:`~segmint.definitions.known_customers`): later customers
+    did not exist yet."""
     latest = default_as_of(tables.orders)
     if as_of is None or latest is None or as_of >= latest:
         return tables
-    orders, events = tables.orders, tables.events
-    active = (
-        orders.filter(orders.placed_date <= as_of)
-        .select("customer_id")
-        .union(events.filter(events.occurred_date <= as_of).select("customer_id"))
-    )
-    dated = orders.select("customer_id").union(events.select("customer_id"))
-    customers = tables.customers
-    known = customers.customer_id.isin(active.customer_id) | ~customers.customer_id.isin(
-        dated.customer_id
-    )
-    return replace(tables, customers=customers.filter(known))
+    known = known_customers(tables.customers, tables.orders, tables.events, as_of)
+    return replace(tables, customers=known)
 
 
 def with_cluster_segments(config: SegmentConfig, store: Store) -> SegmentConfig:

@@ -8,23 +8,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.backfill import backfill
 from segmint.clustering import ClusterResult, cluster
 from segmint.engine import Engine
-from segmint.errors import SegmintError
+from segmint.errors import SegmintError, WorkspaceError
 from segmint.features.tables import stored_features
+from segmint.history import check_recorded, observed_days, recorded_segments, segment_history
 from segmint.identity import lookup_candidates
 from segmint.importers.base import ImportOptions
 from segmint.importing import ImportResult, import_file
+from segmint.periods import months_before
 from segmint.predict import PredictResult, predict
 from segmint.refresh import RefreshResult, refresh
 from segmint.schema import TABLES
+from segmint.scorecard import Window, segment_kpis, trend_windows
 from segmint.settings import Settings, parse_setting
 from segmint.store import Store
 from segmint.summary import workspace_summary
@@ -104,6 +108,44 @@ class Workspace:
         """Recompute every customer's features and segments as of a day (default: the
         latest order), on ``engine`` (default: the workspace's DuckDB)."""
         return refresh(self.store, as_of, engine=engine)
+
+    def backfill(self, since: str = "12m", every: str = "month") -> list[RefreshResult]:
+        """Record the segments as of every past week or month end (history only)."""
+        return backfill(self.store, since, every)
+
+    def segment_history(self, segment: str, every: str | None = None) -> pd.DataFrame:
+        """A segment's ``date``, ``size``, ``entries`` and ``exits`` at each observed day
+        (or summed per ``every`` week, month or quarter)."""
+        import pandas as pd
+
+        rows = segment_history(self.store, check_recorded(self.store, segment), every)
+        return pd.DataFrame(rows)
+
+    def kpis(
+        self,
+        segments: Iterable[str] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        every: str | None = None,
+        since: date | None = None,
+    ) -> pd.DataFrame:
+        """KPIs of ``segments`` (default: all) against the baseline, one row per segment and
+        window (see ``docs/measure.md``): members on ``start`` (default: 90 days before
+        ``end``, itself the latest observed day), outcomes up to ``end``; with ``every``
+        (month, quarter), one window per period since ``since`` (default: a year before)."""
+        import pandas as pd
+
+        days = observed_days(self.store)
+        if not days:
+            raise WorkspaceError("no segment history yet", hint="run `segmint refresh` first")
+        end = end or days[-1]
+        if every is not None:
+            windows = trend_windows(since or months_before(end, 12), end, every)
+        else:
+            windows = [Window(start or end - timedelta(days=90), end)]
+        slugs = [check_recorded(self.store, s) for s in segments or recorded_segments(self.store)]
+        records = [r for w in windows for r in segment_kpis(self.store, slugs, w)]
+        return pd.DataFrame(records)
 
     def predict(
         self,

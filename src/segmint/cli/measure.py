@@ -1,8 +1,8 @@
-"""``segmint history``, ``backfill`` and ``movement``: segments over time."""
+"""``segmint history``, ``backfill``, ``movement`` and ``kpis``: segments over time."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
@@ -12,9 +12,16 @@ from segmint.cli.app import app
 from segmint.cli.output import print_records, print_warnings, stderr
 from segmint.cli.state import open_workspace
 from segmint.errors import ConfigError, WorkspaceError
-from segmint.history import check_recorded, customer_intervals, observed_days, segment_history
+from segmint.history import (
+    check_recorded,
+    customer_intervals,
+    observed_days,
+    recorded_segments,
+    segment_history,
+)
 from segmint.movement import Movement, movement, observed_on_or_before
-from segmint.periods import check_period, parse_day
+from segmint.periods import check_period, parse_day, span_days, span_start
+from segmint.scorecard import BASELINE, KPIS, LIFTED, Window, segment_kpis, trend_windows
 from segmint.store import Store
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
@@ -130,3 +137,80 @@ def _print_movement(moved: Movement) -> None:
     named = moved.named_flows()
     if named:
         print_records(named, as_json=False, title="Flows that matter", columns=FLOW_COLUMNS)
+
+
+KPI_COLUMNS = ["segment", "start", "end", *KPIS, *(f"lift_{k}" for k in LIFTED)]
+#: Up to this many segments (or periods), a table shows them as columns.
+TRANSPOSE_UP_TO = 7
+
+
+@app.command("kpis")
+def kpis_command(
+    segments: Annotated[
+        list[str] | None, typer.Argument(help="Segments (default: every segment).")
+    ] = None,
+    window: Annotated[
+        str, typer.Option(help="The window ending with --to: a span such as 90d or 12w.")
+    ] = "90d",
+    start: Annotated[
+        str | None, typer.Option("--from", help="Members as of this day (instead of --window).")
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="Outcomes up to this day (default: the latest observed)."),
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option("--every", help="Trend by 'month' or 'quarter' instead.")
+    ] = None,
+    since: Annotated[
+        str, typer.Option(help="With --every: from how far back (12m, 2q, or a date).")
+    ] = "12m",
+    as_json: JsonOption = False,
+) -> None:
+    """KPIs per segment against the whole customer base: customers in the segment at the
+    start, what they did next, and the lift over everyone."""
+    with open_workspace() as ws:
+        days = observed_days(ws.store)
+        if not days:
+            raise WorkspaceError("no segment history yet", hint="run `segmint refresh` first")
+        to_day = parse_day(end, "--to") if end else days[-1]
+        if every is not None:
+            check_period(every, ("month", "quarter"))
+            windows = trend_windows(span_start(since, to_day), to_day, every)
+        elif start is not None:
+            windows = [_window(parse_day(start, "--from"), to_day)]
+        else:
+            windows = [_window(to_day - timedelta(days=span_days(window)), to_day)]
+        slugs = [check_recorded(ws.store, s) for s in segments] if segments else None
+        slugs = slugs or recorded_segments(ws.store)
+        _warn_unobserved(ws.store, [w.start for w in windows])
+        records = [r for w in windows for r in segment_kpis(ws.store, slugs, w)]
+    if as_json or every is None:
+        few = len(records) <= TRANSPOSE_UP_TO
+        print_records(records, as_json=as_json, columns=KPI_COLUMNS, transpose=few, title="KPIs")
+        return
+    for slug in [*slugs, BASELINE]:
+        mine = [r for r in records if r["segment"] == slug]
+        few = len(mine) <= TRANSPOSE_UP_TO
+        columns = ["end", *KPI_COLUMNS[3:]] if few else KPI_COLUMNS[1:]
+        print_records(mine, as_json=False, columns=columns, transpose=few, title=f"KPIs of {slug}")
+
+
+def _window(start: date, end: date) -> Window:
+    if not start < end:
+        raise ConfigError(f"--from ({start}) must be before --to ({end})")
+    return Window(start, end)
+
+
+def _warn_unobserved(store: Store, starts: list[date]) -> None:
+    """Say when a window's members come from an earlier observation than its start day."""
+    observed = observed_days(store)
+    for day in starts:
+        earlier = [d for d in observed if d <= day]
+        if not earlier:
+            raise WorkspaceError(
+                f"no segment history on or before {day}",
+                hint="run `segmint backfill --since 12m` to compute the past",
+            )
+        if earlier[-1] != day:
+            print_warnings([f"members on {day} are those observed on {earlier[-1]}"])
