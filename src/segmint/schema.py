@@ -364,6 +364,44 @@ TABLES: dict[str, ibis.Schema] = {
             "duration_ms": "float64",
         }
     ),
+    "campaigns": ibis.schema(
+        {
+            "campaign_id": "int64",
+            "name": "string",
+            "segment": "string",
+            "channel": "string",
+            "variants": "string",
+            "holdout": "float64",
+            "salt": "string",
+            "refresh_id": "int64",
+            "segment_version": "int64",
+            "send_date": "date",
+            "window_days": "int64",
+            "exclude": "string",
+            "eligible": "int64",
+            "funnel": "string",
+            "files": "string",
+            "created_at": "timestamp",
+        }
+    ),
+    "campaign_assignments": ibis.schema(
+        {"campaign_id": "int64", "customer_id": "string", "arm": "string", "bucket": "int64"}
+    ),
+    "campaign_results": ibis.schema(
+        {
+            "campaign_id": "int64",
+            "customer_id": "string",
+            "arm": "string",
+            "sent": "boolean",
+            "opened": "boolean",
+            "clicked": "boolean",
+            "unsubscribed": "boolean",
+            "ordered": "boolean",
+            "revenue": MONEY,
+            "file": "string",
+            "row_number": "int64",
+        }
+    ),
     "settings": ibis.schema({"key": "string", "value": "string"}),
 }
 

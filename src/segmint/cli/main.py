@@ -641,6 +641,7 @@ def _rfm_group_sizes(ws: Workspace) -> list[dict[str, Any]]:
 
 # Commands defined in their own modules register themselves on ``app`` when imported.
 from segmint.cli import activation as _activation  # noqa: E402, F401
+from segmint.cli import campaigns as _campaigns  # noqa: E402, F401
 from segmint.cli import erase as _erase  # noqa: E402, F401
 from segmint.cli import measure as _measure  # noqa: E402, F401
 from segmint.cli import serve as _serve  # noqa: E402, F401
