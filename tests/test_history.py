@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import segmint.cli.main  # noqa: F401  (registers the commands)
+from conftest import closed_for_cli
 from segmint.backfill import backfill, backfill_days
 from segmint.cli.app import app
 from segmint.history import customer_intervals, segment_history, sizes_on
@@ -166,9 +167,7 @@ def test_backfill_every_week_ends_on_sundays(shop: Workspace):
 
 def test_history_and_backfill_commands(shop: Workspace, tmp_path: Path):
     runner = CliRunner()
-    path = str(shop.store.path)
-    shop.close()  # the command opens the workspace itself
-    try:
+    with closed_for_cli(shop) as path:
         shown = runner.invoke(app, ["-w", path, "history", "recent", "--json"])
         assert shown.exit_code == 0, shown.output
         rows = json.loads(shown.stdout)
@@ -194,8 +193,6 @@ def test_history_and_backfill_commands(shop: Workspace, tmp_path: Path):
         assert [r["as_of"] for r in json.loads(again.stdout)] == ["2025-02-28", "2025-03-31"]
         bad = runner.invoke(app, ["-w", path, "backfill", "--every", "fortnight"])
         assert bad.exit_code != 0 and "Error: 'fortnight' is not a period" in bad.stderr
-    finally:
-        shop.__init__(path)
     # backfilling observed days again changes nothing
     assert members_by_day(shop, "recent") == RECENT
 
@@ -247,9 +244,7 @@ def test_movement_sums_to_the_sizes_on_both_days(shop: Workspace, group: str):
 
 def test_movement_command(shop: Workspace):
     runner = CliRunner()
-    path = str(shop.store.path)
-    shop.close()
-    try:
+    with closed_for_cli(shop) as path:
         done = runner.invoke(
             app, ["-w", path, "movement", "--group", "rfm", "--from", "2025-02-28", "--json"]
         )
@@ -273,5 +268,3 @@ def test_movement_command(shop: Workspace):
         wrong = runner.invoke(app, ["-w", path, "movement", "--group", "rfms"])
         assert wrong.exit_code != 0
         assert wrong.stderr.startswith("Error: 'rfms' is not a family in the segment history")
-    finally:
-        shop.__init__(path)

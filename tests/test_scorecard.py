@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import segmint.cli.main  # noqa: F401  (registers the commands)
+from conftest import closed_for_cli
 from segmint.cli.app import app
 from segmint.scorecard import BASELINE, Window, segment_kpis, trend_windows
 from segmint.workspace import Workspace
@@ -142,9 +143,7 @@ def test_trend_windows_are_calendar_periods():
 
 def test_kpis_command(shop: Workspace):
     runner = CliRunner()
-    path = str(shop.store.path)
-    shop.close()
-    try:
+    with closed_for_cli(shop) as path:
         done = runner.invoke(
             app,
             [
@@ -190,5 +189,3 @@ def test_kpis_command(shop: Workspace):
         wrong = runner.invoke(app, ["-w", path, "kpis", "buyer_2"])
         assert wrong.exit_code != 0
         assert wrong.stderr.startswith("Error: no history of a segment 'buyer_2'")
-    finally:
-        shop.__init__(path)

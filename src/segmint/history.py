@@ -14,6 +14,7 @@ the observations had been added in date order. Observing a day again replaces it
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -54,13 +55,15 @@ def record_observation(
     customers: int,
     refresh_id: int | None = None,
 ) -> None:
-    """Record the memberships (``customer_id``, ``segment``, ``family``) as of ``as_of``;
-    ``refresh_id`` is the live refresh they come from (``None``: a history-only one)."""
-    members = store.stage("_observed_members", members.select("customer_id", "segment", "family"))
+    """Record the memberships (a stored or staged table with ``customer_id``, ``segment``,
+    ``family``) as of ``as_of``; ``refresh_id`` is the live refresh they come from (``None``:
+    a history-only one)."""
+    members = members.select("customer_id", "segment", "family")
     with store.transaction():
-        if as_of in observed_days(store):
-            _forget(store, as_of)
-        _observe(store, as_of, members, _neighbours(store, as_of))
+        days = observed_days(store)
+        if as_of in days:
+            _forget(store, as_of, _neighbours(days, as_of))
+        _observe(store, as_of, members, _neighbours(days, as_of))
         store.insert(
             OBSERVATIONS,
             pa.table(
@@ -74,8 +77,8 @@ def record_observation(
         )
 
 
-def _neighbours(store: Store, day: date) -> Neighbours:
-    days = observed_days(store)
+def _neighbours(days: list[date], day: date) -> Neighbours:
+    """The observed days around ``day`` among ``days`` (sorted)."""
     before = [d for d in days if d < day]
     after = [d for d in days if d > day]
     return Neighbours(before[-1] if before else None, after[0] if after else None)
@@ -110,6 +113,20 @@ def _day(day: date | None) -> ir.DateValue:
     return ibis.literal(day, type="date")
 
 
+def _resumed(intervals: ir.Table, after: date | None) -> ir.Table:
+    """The part of ``intervals`` that still holds on the observed day ``after``, starting
+    there (none without such a day)."""
+    on = _day(after)
+    held = intervals.filter(on.notnull() & (intervals.exited.isnull() | (intervals.exited > on)))
+    return held.mutate(entered=on).select(*COLUMNS)
+
+
+def _until_next(table: ir.Table, after: date | None) -> ir.DateValue:
+    """The end of an interval that runs on to the next observed day: the end of the
+    interval starting there (``starts``, ``until``) when there is one, else that day."""
+    return ibis.ifelse(table.starts.notnull(), table.until, _day(after))
+
+
 def _observe(store: Store, day: date, members: ir.Table, around: Neighbours) -> None:
     """Add the observation of ``members`` on the unobserved ``day``."""
     intervals = store.table(INTERVALS)
@@ -117,10 +134,6 @@ def _observe(store: Store, day: date, members: ir.Table, around: Neighbours) -> 
     # In an interval on the day before, not on this day: it ends on this day, and what of it
     # held on the next observed day starts again there.
     ending = store.stage("_history_ending", before.anti_join(members, PAIR))
-    after = _day(around.after)
-    resumed = ending.filter(
-        after.notnull() & (ending.exited.isnull() | (ending.exited > after))
-    ).mutate(entered=after)
     # In a segment on this day, not on the day before: an interval starting on the next
     # observed day starts on this one instead; otherwise one runs until that day.
     joining = members.anti_join(before, PAIR)
@@ -128,27 +141,19 @@ def _observe(store: Store, day: date, members: ir.Table, around: Neighbours) -> 
     removed = ending.select(*INTERVAL_KEY).union(
         starts.filter(starts.starts.notnull()).select(*PAIR, entered=starts.starts)
     )
-    added = (
-        ending.mutate(exited=_day(day))
-        .select(*COLUMNS)
-        .union(resumed.select(*COLUMNS), distinct=False)
-    )
+    ended = ending.mutate(exited=_day(day)).select(*COLUMNS)
     opened = starts.select(
-        *PAIR,
-        family=starts.family,
-        entered=_day(day),
-        exited=ibis.ifelse(starts.starts.notnull(), starts.until, after),
+        *PAIR, family=starts.family, entered=_day(day), exited=_until_next(starts, around.after)
     )
-    _rewrite(store, removed, added.union(opened, distinct=False))
+    added = ended.union(_resumed(ending, around.after), opened, distinct=False)
+    _rewrite(store, removed, added)
 
 
-def _forget(store: Store, day: date) -> None:
+def _forget(store: Store, day: date, around: Neighbours) -> None:
     """Remove the observation of ``day``: its changes are undone, as if never observed."""
-    around = _neighbours(store, day)
     intervals = store.table(INTERVALS)
     before = _covering(intervals, around.before)
     on_day = _covering(intervals, day)
-    after = _day(around.after)
     # Ended on this day: runs on to the next observed day, or joins an interval starting there.
     ended = before.anti_join(on_day, PAIR)
     ended = store.stage("_history_ended", _with_next(ended, intervals, around.after))
@@ -158,19 +163,9 @@ def _forget(store: Store, day: date) -> None:
         ended.filter(ended.starts.notnull()).select(*PAIR, entered=ended.starts),
         started.select(*INTERVAL_KEY),
     )
-    extended = ended.mutate(exited=ibis.ifelse(ended.starts.notnull(), ended.until, after))
-    resumed = started.filter(
-        after.notnull() & (started.exited.isnull() | (started.exited > after))
-    ).mutate(entered=after)
-    _rewrite(
-        store,
-        removed,
-        extended.select(*COLUMNS).union(resumed.select(*COLUMNS), distinct=False),
-    )
-    observations = store.table(OBSERVATIONS)
-    store.stage(
-        "_history_forgotten", observations.filter(observations.as_of == day).select("as_of")
-    )
+    extended = ended.mutate(exited=_until_next(ended, around.after)).select(*COLUMNS)
+    _rewrite(store, removed, extended.union(_resumed(started, around.after), distinct=False))
+    store.stage("_history_forgotten", pa.table({"as_of": [day]}))
     store.delete_matching(OBSERVATIONS, "_history_forgotten", ["as_of"])
 
 
@@ -242,6 +237,25 @@ def _by_period(rows: list[dict], every: str) -> list[dict]:
     ]
 
 
+def latest_observed(store: Store) -> date:
+    """The latest observed day (an error before the first refresh)."""
+    days = observed_days(store)
+    if not days:
+        raise WorkspaceError("no segment history yet", hint="run `segmint refresh` first")
+    return days[-1]
+
+
+def observed_on_or_before(store: Store, day: date) -> date:
+    """The latest observed day up to ``day``: memberships on ``day`` are as it found them."""
+    earlier = [d for d in observed_days(store) if d <= day]
+    if not earlier:
+        raise WorkspaceError(
+            f"no segment history on or before {day}",
+            hint="run `segmint backfill` to compute the past, or pick a later day",
+        )
+    return earlier[-1]
+
+
 def recorded_segments(store: Store) -> list[str]:
     """Every segment the history has seen, by slug."""
     slugs = store.table(INTERVALS).select("segment").distinct().order_by("segment")
@@ -260,3 +274,9 @@ def check_recorded(store: Store, segment: str) -> str:
         f"no history of a segment '{segment}'",
         hint=did_you_mean(segment, known) or "see `segmint segments list`",
     )
+
+
+def checked_segments(store: Store, segments: Iterable[str] | None) -> list[str]:
+    """``segments`` checked with :func:`check_recorded`, or every recorded one."""
+    chosen = list(segments or [])
+    return [check_recorded(store, s) for s in chosen] if chosen else recorded_segments(store)

@@ -17,8 +17,8 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.definitions import customer_value
-from segmint.errors import ConfigError, WorkspaceError, did_you_mean
-from segmint.history import INTERVALS, members_on, observed_days
+from segmint.errors import ConfigError, did_you_mean
+from segmint.history import INTERVALS, members_on
 from segmint.schema import MONEY
 from segmint.store import Store
 
@@ -97,17 +97,6 @@ def family_groups(store: Store) -> list[str]:
     return found.column("family").to_pylist()
 
 
-def observed_on_or_before(store: Store, day: date) -> date:
-    """The latest observed day up to ``day``: memberships on ``day`` are as it found them."""
-    earlier = [d for d in observed_days(store) if d <= day]
-    if not earlier:
-        raise WorkspaceError(
-            f"no segment history on or before {day}",
-            hint="run `segmint backfill` to compute the past, or pick a later day",
-        )
-    return earlier[-1]
-
-
 def movement(store: Store, group: str, start: date, end: date) -> Movement:
     """The flows of ``group``'s customers from the day ``start`` to the day ``end``."""
     groups = family_groups(store)
@@ -168,12 +157,15 @@ def _family_on(store: Store, group: str, day: date, name: str) -> ir.Table:
 
 
 def spent_between(orders: ir.Table, refunds: ir.Table, start: date, end: date) -> ir.Table:
-    """``customer_id`` and ``spent``: how much each customer's amount spent grew after
-    ``start`` up to the end of ``end`` (orders placed, less refunds dated, in between)."""
+    """``customer_id``, ``spent``: how much each customer's amount spent grew after ``start``
+    up to the end of ``end`` (orders placed, less refunds dated, in between), and
+    ``spent_to_date``: their amount spent at the end of ``end``."""
     at_end = customer_value(orders, refunds, end).select("customer_id", "amount_spent")
     at_start = customer_value(orders.view(), refunds.view(), start).select(
         "customer_id", before=ibis._.amount_spent
     )
     joined = at_end.left_join(at_start, "customer_id")
     spent = joined.amount_spent - joined.before.fill_null(0)
-    return joined.select(joined.customer_id, spent=spent.cast(MONEY))
+    return joined.select(
+        joined.customer_id, spent=spent.cast(MONEY), spent_to_date=joined.amount_spent
+    )

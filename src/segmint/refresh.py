@@ -182,8 +182,10 @@ def past_population(tables: Tables, as_of: date | None) -> Tables:
     """``tables`` with only the customers the store knew on ``as_of`` when that day is
     before the latest order (:func:`~segmint.definitions.known_customers`): later customers
     did not exist yet."""
+    if as_of is None:  # the latest order day: everyone
+        return tables
     latest = default_as_of(tables.orders)
-    if as_of is None or latest is None or as_of >= latest:
+    if latest is None or as_of >= latest:
         return tables
     known = known_customers(tables.customers, tables.orders, tables.events, as_of)
     return replace(tables, customers=known)

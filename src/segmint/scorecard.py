@@ -16,16 +16,19 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from segmint.definitions import counted_orders, customer_value, known_customers
+from segmint.definitions import counted_orders, known_customers
+from segmint.errors import ConfigError
 from segmint.features.engagement import CLICKED, OPENED, RECEIVED, UNSUBSCRIBED_EVENT
 from segmint.features.tables import latest_run_as_of
+from segmint.features.transactional import second_order_dates
 from segmint.history import members_on
 from segmint.movement import spent_between
-from segmint.periods import period_end, period_start
+from segmint.periods import check_period, months_before, period_end, period_start
 from segmint.store import Store
 
 BASELINE = "(all customers)"
 REPEAT_DAYS = 90
+DEFAULT_WINDOW_DAYS = 90
 #: The lifecycle stages a churned customer is in at the end of a period.
 CHURNED_STAGES = ("lifecycle_dormant", "lifecycle_lost")
 #: The KPIs, in the order they are shown.
@@ -57,7 +60,18 @@ class Window:
 
     def __post_init__(self) -> None:
         if not self.start < self.end:
-            raise ValueError(f"a window's start ({self.start}) must be before its end ({self.end})")
+            raise ConfigError(f"--from ({self.start}) must be before --to ({self.end})")
+
+
+def kpi_windows(
+    end: date, start: date | None = None, every: str | None = None, since: date | None = None
+) -> list[Window]:
+    """The window from ``start`` (default: :data:`DEFAULT_WINDOW_DAYS` before) to ``end``; or,
+    with ``every`` (month, quarter), one per period since ``since`` (default: a year before)."""
+    if every is None:
+        return [Window(start or end - timedelta(days=DEFAULT_WINDOW_DAYS), end)]
+    check_period(every, ("month", "quarter"))
+    return trend_windows(since or months_before(end, 12), end, every)
 
 
 def trend_windows(since: date, end: date, every: str) -> list[Window]:
@@ -112,29 +126,16 @@ def _outcomes(store: Store, window: Window) -> list[ir.Table]:
         first_order=orders.placed_date.min(),
     )
     spent = spent_between(store.table("orders"), store.table("refunds"), start, end)
-    lifetime = customer_value(store.table("orders"), store.table("refunds"), end)
+    second = second_order_dates(orders).select("customer_id", second_order="second_order_date")
     tables = [
         store.stage("_kpi_orders", per_customer),
-        store.stage("_kpi_second", _second_orders(orders)),
+        store.stage("_kpi_second", second),
         store.stage("_kpi_spent", spent),
-        store.stage(
-            "_kpi_lifetime", lifetime.select("customer_id", lifetime_spent=lifetime.amount_spent)
-        ),
         store.stage("_kpi_predicted", _predicted(store, end)),
         store.stage("_kpi_churned", _churned(store, end)),
         store.stage("_kpi_email", _email(store, window)),
     ]
     return tables
-
-
-def _second_orders(orders: ir.Table) -> ir.Table:
-    """``customer_id``, ``second_order``: the day of each repeat buyer's second order (on
-    the first day when they ordered twice that day)."""
-    ranked = orders.select("customer_id", "placed_date", "placed_at").mutate(
-        rank=ibis.row_number().over(group_by="customer_id", order_by=["placed_at", "placed_date"])
-    )
-    second = ranked.filter(ranked.rank == 1)
-    return second.select("customer_id", second_order=second.placed_date)
 
 
 def _predicted(store: Store, end: date) -> ir.Table:
@@ -182,7 +183,7 @@ def _totals(cohorts: ir.Table, outcomes: list[ir.Table], window: Window) -> ir.T
             where=eligible
             & (joined.second_order <= joined.first_order + ibis.interval(days=REPEAT_DAYS))
         ),
-        lifetime=joined.lifetime_spent.sum().fill_null(0).cast("float64"),
+        lifetime=joined.spent_to_date.sum().fill_null(0).cast("float64"),
         predicted=joined.predicted_clv_12m.sum().cast("float64"),
         predicted_n=joined.predicted_clv_12m.count(),
         churned=joined.count(where=joined.churned == 1),

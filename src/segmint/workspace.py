@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,17 +18,16 @@ import pyarrow as pa
 from segmint.backfill import backfill
 from segmint.clustering import ClusterResult, cluster
 from segmint.engine import Engine
-from segmint.errors import SegmintError, WorkspaceError
+from segmint.errors import SegmintError
 from segmint.features.tables import stored_features
-from segmint.history import check_recorded, observed_days, recorded_segments, segment_history
+from segmint.history import check_recorded, checked_segments, latest_observed, segment_history
 from segmint.identity import lookup_candidates
 from segmint.importers.base import ImportOptions
 from segmint.importing import ImportResult, import_file
-from segmint.periods import months_before
 from segmint.predict import PredictResult, predict
 from segmint.refresh import RefreshResult, refresh
 from segmint.schema import TABLES
-from segmint.scorecard import Window, segment_kpis, trend_windows
+from segmint.scorecard import kpi_windows, segment_kpis
 from segmint.settings import Settings, parse_setting
 from segmint.store import Store
 from segmint.summary import workspace_summary
@@ -135,15 +134,8 @@ class Workspace:
         (month, quarter), one window per period since ``since`` (default: a year before)."""
         import pandas as pd
 
-        days = observed_days(self.store)
-        if not days:
-            raise WorkspaceError("no segment history yet", hint="run `segmint refresh` first")
-        end = end or days[-1]
-        if every is not None:
-            windows = trend_windows(since or months_before(end, 12), end, every)
-        else:
-            windows = [Window(start or end - timedelta(days=90), end)]
-        slugs = [check_recorded(self.store, s) for s in segments or recorded_segments(self.store)]
+        windows = kpi_windows(end or latest_observed(self.store), start, every, since)
+        slugs = checked_segments(self.store, segments)
         records = [r for w in windows for r in segment_kpis(self.store, slugs, w)]
         return pd.DataFrame(records)
 

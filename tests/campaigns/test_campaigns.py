@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import segmint.cli.main  # noqa: F401  (registers the commands)
+from conftest import closed_for_cli
 from segmint.activation.audience import audience, funnel, segment_ref
 from segmint.activation.destinations import ExportOptions, destination_for
 from segmint.campaigns.assignment import bucket
@@ -79,27 +80,11 @@ def test_create_assigns_the_eligible_members(shop: Workspace, tmp_path: Path, se
 
 
 def test_same_salt_same_assignment(shop: Workspace, tmp_path: Path, send_date: date):
-    first = create_campaign(
-        shop.store,
-        "salted-1",
-        SEGMENT,
-        "csv",
-        ["A"],
-        0.5,
-        send_date,
-        out=tmp_path,
-        salt="fixed-salt",
-    )
-    second = create_campaign(
-        shop.store,
-        "salted-2",
-        SEGMENT,
-        "csv",
-        ["A"],
-        0.5,
-        send_date,
-        out=tmp_path,
-        salt="fixed-salt",
+    first, second = (
+        create_campaign(
+            shop.store, name, SEGMENT, "csv", ["A"], 0.5, send_date, out=tmp_path, salt="fixed-salt"
+        )
+        for name in ("salted-1", "salted-2")
     )
     table = shop.table("campaign_assignments").to_pandas()
     one = table[table.campaign_id == first.campaign.campaign_id].set_index("customer_id").arm
@@ -180,9 +165,7 @@ def test_results_file_overrides_and_rejects(shop: Workspace, tmp_path: Path):
 
 def test_campaign_commands(shop: Workspace, tmp_path: Path, send_date: date):
     runner = CliRunner()
-    path = str(shop.store.path)
-    shop.close()
-    try:
+    with closed_for_cli(shop) as path:
         made = runner.invoke(
             app,
             [
@@ -243,5 +226,3 @@ def test_campaign_commands(shop: Workspace, tmp_path: Path, send_date: date):
             app, ["-w", path, "campaign", "create", "cli", "--segment", SEGMENT, "--channel", "csv"]
         )
         assert again.exit_code != 0 and again.stderr.startswith("Error: a campaign named 'cli'")
-    finally:
-        shop.__init__(path)

@@ -137,7 +137,7 @@ def test_second_order_day_with_orders_at_the_same_instant():
 
     import ibis
 
-    from segmint.features.transactional import _second_order_dates
+    from segmint.features.transactional import second_order_dates
 
     at = datetime(2025, 3, 1, 15, 0)
     rows = [  # customer, placed_at
@@ -158,7 +158,7 @@ def test_second_order_day_with_orders_at_the_same_instant():
     )
     found = {
         r["customer_id"]: (r["first_order_date"], r["second_order_date"])
-        for r in ibis.duckdb.connect().to_pyarrow(_second_order_dates(counted)).to_pylist()
+        for r in ibis.duckdb.connect().to_pyarrow(second_order_dates(counted)).to_pylist()
     }
     day = at.date()
     assert found["a"] == (day, day)

@@ -65,8 +65,12 @@ class Campaign:
 @dataclass(frozen=True)
 class Created:
     campaign: Campaign
-    sizes: dict[str, int]
     balance: BalanceCheck
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Customers per arm."""
+        return self.balance.sample_ratio.observed
 
 
 def create_campaign(
@@ -98,7 +102,6 @@ def create_campaign(
     campaign_id = store.next_id("campaigns", "campaign_id")
     out = out or Path(".")
     files = _write_variants(store, assigned, arms, channel, ref.slug, out, name)
-    sizes = _sizes(store, assigned, arms)
     campaign = Campaign(
         campaign_id,
         name,
@@ -108,7 +111,7 @@ def create_campaign(
         salt,
         send_date or date.today(),
         window_days,
-        sum(sizes.values()),
+        counts["exported"],
         [str(f) for f in files],
         counts,
     )
@@ -123,8 +126,7 @@ def create_campaign(
             ),
         )
         store.insert("campaigns", pa.Table.from_pylist([_row(campaign, ref, exclude)]))
-    balance = check_balance(store, campaign_id, arms)
-    return Created(campaign, sizes, balance)
+    return Created(campaign, check_balance(store, campaign_id, arms))
 
 
 def _new_name(store: Store, name: str) -> str:
@@ -166,12 +168,6 @@ def _write_variants(
 
 def _file_stem(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name.lower()).strip("-")
-
-
-def _sizes(store: Store, assigned: ir.Table, arms: Arms) -> dict[str, int]:
-    counted = store.run(assigned.group_by("arm").aggregate(n=assigned.count())).to_pylist()
-    found = {row["arm"]: int(row["n"]) for row in counted}
-    return {arm: found.get(arm, 0) for arm in arms.names}
 
 
 def _row(campaign: Campaign, ref: Any, exclude: list[str]) -> dict[str, Any]:

@@ -86,12 +86,9 @@ def import_results(store: Store, name: str, path: Path) -> ResultsImport:
             )
     result.rows_loaded = len(loaded)
     table = pa.Table.from_pylist(loaded, schema=_schema()) if loaded else None
+    store.stage("_results_campaign", pa.table({"campaign_id": [campaign.campaign_id]}))
     with store.transaction():
-        results = store.table("campaign_results")
-        keep = results.filter(results.campaign_id != campaign.campaign_id)
-        kept = store.stage("_results_kept", keep)
-        store.delete_all("campaign_results")
-        store.insert("campaign_results", kept)
+        store.delete_matching("campaign_results", "_results_campaign", ["campaign_id"])
         if table is not None:
             store.insert("campaign_results", table)
     return result

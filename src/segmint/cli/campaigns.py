@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from segmint.campaigns.assignment import Arms
+from segmint.campaigns.planning import size_campaign
 from segmint.campaigns.registry import create_campaign, list_campaigns
 from segmint.campaigns.report import campaign_report
 from segmint.campaigns.results import import_results
-from segmint.campaigns.sizing import detectable_lift, sample_size_per_arm
 from segmint.cli.app import app
 from segmint.cli.output import print_records, print_warnings, stdout
 from segmint.cli.state import open_workspace
-from segmint.errors import ConfigError, WorkspaceError
-from segmint.history import check_recorded, observed_days, sizes_on
+from segmint.errors import ConfigError
 from segmint.periods import parse_day, span_days
-from segmint.scorecard import Window, segment_kpis
-from segmint.store import Store
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
 campaign_app = typer.Typer(
@@ -125,53 +120,12 @@ def size_command(
     """Before launch: customers each arm needs for a lift, and the lift the segment can show."""
     days = span_days(window)
     share = parse_share(holdout, "--holdout")
-    arms = Arms.of([f"V{i + 1}" for i in range(max(variants, 1))], share)
+    rate = parse_share(baseline, "--baseline") if baseline is not None else None
     with open_workspace() as ws:
-        slug = check_recorded(ws.store, segment)
-        members = _size_now(ws.store, slug)
-        if baseline is None:
-            rate = _baseline(ws.store, slug, days)
-        else:
-            rate = parse_share(baseline, "--baseline")
-    if not rate or not 0 < rate < 1:
-        raise ConfigError(
-            f"the baseline conversion of {slug} over {days} days is {rate}: nothing to size on",
-            hint="give one with --baseline (e.g. 3%)",
+        row = size_campaign(
+            ws.store, segment, parse_share(lift, "--lift"), variants, share, days, rate
         )
-    variant_share, control_share = arms.shares[0], arms.shares[-1]
-    ratio = control_share / variant_share
-    relative = parse_share(lift, "--lift")
-    per_arm = int(members * variant_share)
-    row = {
-        "segment": slug,
-        "baseline_conversion": rate,
-        "eligible_per_arm": per_arm,
-        "relative_lift": relative,
-        "needed_per_arm": sample_size_per_arm(rate, relative, ratio=ratio),
-        "detectable_lift": detectable_lift(rate, max(per_arm, 1), ratio=ratio),
-    }
     print_records([row], as_json=as_json, columns=SIZE_COLUMNS, transpose=True, title="Sizing")
-
-
-def _size_now(store: Store, slug: str) -> int:
-    """The segment's size at the latest observed day."""
-    sizes = sizes_on(store, observed_days(store)[-1])
-    return int(store.scalar(sizes.filter(sizes.segment == slug).customers.sum()) or 0)
-
-
-def _baseline(store: Store, slug: str, days: int) -> float | None:
-    """The segment's conversion over the last ``days`` observed days: its members then,
-    how many ordered since."""
-    observed = observed_days(store)
-    end = observed[-1]
-    start = end - timedelta(days=days)
-    if not [d for d in observed if d <= start]:
-        raise WorkspaceError(
-            f"no segment history on or before {start} to measure the baseline on",
-            hint="run `segmint backfill`, or give --baseline",
-        )
-    (measured, _) = segment_kpis(store, [slug], Window(start, end))
-    return measured["conversion_rate"]
 
 
 @campaign_app.command("report")

@@ -14,14 +14,16 @@ from segmint.cli.state import open_workspace
 from segmint.errors import ConfigError, WorkspaceError
 from segmint.history import (
     check_recorded,
+    checked_segments,
     customer_intervals,
+    latest_observed,
     observed_days,
-    recorded_segments,
+    observed_on_or_before,
     segment_history,
 )
-from segmint.movement import Movement, movement, observed_on_or_before
+from segmint.movement import Movement, movement
 from segmint.periods import check_period, parse_day, span_days, span_start
-from segmint.scorecard import BASELINE, KPIS, LIFTED, Window, segment_kpis, trend_windows
+from segmint.scorecard import BASELINE, KPIS, LIFTED, kpi_windows, segment_kpis
 from segmint.store import Store
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
@@ -105,11 +107,9 @@ def movement_command(
 ) -> None:
     """How customers moved between a family's segments: customers and revenue per flow."""
     with open_workspace() as ws:
-        days = observed_days(ws.store)
-        if not days:
-            raise WorkspaceError("no segment history yet", hint="run `segmint refresh` first")
-        to_day = _observed(ws.store, parse_day(end, "--to")) if end else days[-1]
-        earlier = [d for d in days if d < to_day]
+        latest = latest_observed(ws.store)
+        to_day = _observed(ws.store, parse_day(end, "--to")) if end else latest
+        earlier = [d for d in observed_days(ws.store) if d < to_day]
         if start is None and not earlier:
             raise WorkspaceError(
                 f"no observed day before {to_day}", hint="run `segmint backfill` first"
@@ -170,20 +170,16 @@ def kpis_command(
     """KPIs per segment against the whole customer base: customers in the segment at the
     start, what they did next, and the lift over everyone."""
     with open_workspace() as ws:
-        days = observed_days(ws.store)
-        if not days:
-            raise WorkspaceError("no segment history yet", hint="run `segmint refresh` first")
-        to_day = parse_day(end, "--to") if end else days[-1]
+        to_day = parse_day(end, "--to") if end else latest_observed(ws.store)
         if every is not None:
-            check_period(every, ("month", "quarter"))
-            windows = trend_windows(span_start(since, to_day), to_day, every)
-        elif start is not None:
-            windows = [_window(parse_day(start, "--from"), to_day)]
+            windows = kpi_windows(to_day, every=every, since=span_start(since, to_day))
         else:
-            windows = [_window(to_day - timedelta(days=span_days(window)), to_day)]
-        slugs = [check_recorded(ws.store, s) for s in segments] if segments else None
-        slugs = slugs or recorded_segments(ws.store)
-        _warn_unobserved(ws.store, [w.start for w in windows])
+            days = span_days(window)
+            first = parse_day(start, "--from") if start else to_day - timedelta(days=days)
+            windows = kpi_windows(to_day, first)
+        slugs = checked_segments(ws.store, segments)
+        for shown in windows:
+            _observed(ws.store, shown.start)
         records = [r for w in windows for r in segment_kpis(ws.store, slugs, w)]
     if as_json or every is None:
         few = len(records) <= TRANSPOSE_UP_TO
@@ -194,23 +190,3 @@ def kpis_command(
         few = len(mine) <= TRANSPOSE_UP_TO
         columns = ["end", *KPI_COLUMNS[3:]] if few else KPI_COLUMNS[1:]
         print_records(mine, as_json=False, columns=columns, transpose=few, title=f"KPIs of {slug}")
-
-
-def _window(start: date, end: date) -> Window:
-    if not start < end:
-        raise ConfigError(f"--from ({start}) must be before --to ({end})")
-    return Window(start, end)
-
-
-def _warn_unobserved(store: Store, starts: list[date]) -> None:
-    """Say when a window's members come from an earlier observation than its start day."""
-    observed = observed_days(store)
-    for day in starts:
-        earlier = [d for d in observed if d <= day]
-        if not earlier:
-            raise WorkspaceError(
-                f"no segment history on or before {day}",
-                hint="run `segmint backfill --since 12m` to compute the past",
-            )
-        if earlier[-1] != day:
-            print_warnings([f"members on {day} are those observed on {earlier[-1]}"])

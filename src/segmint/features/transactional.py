@@ -141,7 +141,7 @@ def order_activity_features(tables: Tables, as_of: date) -> ir.Table:
     refunds = counted_refunds(tables.refunds, tables.orders, as_of)
     joined = (
         tables.customers.select("customer_id")
-        .left_join(_second_order_dates(counted), "customer_id")
+        .left_join(second_order_dates(counted), "customer_id")
         .drop("customer_id_right")
         .left_join(_windows(counted, refunds, as_of), "customer_id")
     )
@@ -157,7 +157,7 @@ def order_activity_features(tables: Tables, as_of: date) -> ir.Table:
     )
 
 
-def _second_order_dates(counted: ir.Table) -> ir.Table:
+def second_order_dates(counted: ir.Table) -> ir.Table:
     """First and second order day per repeat buyer (second by time placed).
 
     No sort: days follow instants, so with two or more orders on the first day the second
