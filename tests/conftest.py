@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +22,6 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace(tmp_path / "test.duckdb")
     yield ws
     ws.close()
-
-
-@contextmanager
-def closed_for_cli(ws: Workspace) -> Iterator[str]:
-    """The workspace's path, with the workspace closed for the block so that commands can
-    open it; reopened after."""
-    path = str(ws.store.path)
-    ws.close()
-    try:
-        yield path
-    finally:
-        ws.__init__(path)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import segmint.cli.main  # noqa: F401  (registers the commands)
-from conftest import closed_for_cli
+from cli_runs import closed_for_cli
 from segmint.backfill import backfill, backfill_days
 from segmint.cli.app import app
 from segmint.history import customer_intervals, segment_history, sizes_on

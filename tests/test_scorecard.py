@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import segmint.cli.main  # noqa: F401  (registers the commands)
-from conftest import closed_for_cli
+from cli_runs import closed_for_cli
 from segmint.cli.app import app
 from segmint.scorecard import BASELINE, Window, segment_kpis, trend_windows
 from segmint.workspace import Workspace

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import segmint.cli.main  # noqa: F401  (registers the commands)
-from conftest import closed_for_cli
+from cli_runs import closed_for_cli
 from segmint.activation.audience import audience, funnel, segment_ref
 from segmint.activation.destinations import ExportOptions, destination_for
 from segmint.campaigns.assignment import bucket
