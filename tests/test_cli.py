@@ -339,20 +339,27 @@ def test_demo_end_to_end(tmp_path: Path):
     result = ok("-w", path, "demo", "--customers", "300", "--out", out, "--json")
     summary = {r["metric"]: r["value"] for r in json_records(result)}
     assert summary["customers"] >= 300  # guests who only ordered may add a few
-    assert summary["imports"] == 4
+    # The store's exports, then the two weeks after its past campaign was sent.
+    assert summary["imports"] == 6
     assert summary["orders"] > 0 and summary["events"] > 0
     assert summary["rows_read"] == summary["rows_loaded"] + summary["rows_rejected"]
     assert sorted(p.name for p in out.iterdir()) == [
+        "campaign_truth.json",
         "customers_export.csv",
         "events.csv",
+        "events_2026-11-01_2026-11-14.csv",
         "orders_export.csv",
+        "orders_export_2026-11-01_2026-11-14.csv",
         "products_export.csv",
+        "win-back-november-A-klaviyo.csv",
     ]
 
     imports = json_records(ok("-w", path, "imports", "--json"))
     assert [i["format"] for i in imports] == [
         "shopify-products",
         "shopify-customers",
+        "shopify-orders",
+        "events",
         "shopify-orders",
         "events",
     ]
@@ -379,3 +386,14 @@ def test_demo_end_to_end(tmp_path: Path):
     # Without --json the same run prints tables (and the import lands in the same place).
     table = ok("-w", tmp_path / "demo2.duckdb", "demo", "--customers", "300", "--out", out)
     assert "Imports" in table.stdout and "amount_spent" in table.stdout
+    assert "Past campaign 'Win-back November'" in table.stdout
+
+    # The past campaign is there to report on, and the demo recorded months of history.
+    campaigns = json_records(ok("-w", path, "campaign", "list", "--json"))
+    assert [(c["name"], c["segment"], c["send_date"]) for c in campaigns] == [
+        ("Win-back November", "lifecycle_dormant", "2026-11-01")
+    ]
+    report = json_records(ok("-w", path, "campaign", "report", "Win-back November", "--json"))
+    assert {r["arm"] for r in report} == {"A", "holdout"}
+    history = json_records(ok("-w", path, "history", "rfm_champions", "--json"))
+    assert len(history) >= 7  # six month ends backfilled, the two live refreshes

@@ -17,13 +17,13 @@ import csv
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DemoFiles", "generate_demo_store"]
+__all__ = ["DemoFiles", "DemoStore", "build_demo_store", "generate_demo_store"]
 
 
 def _columns(header: str) -> tuple[str, ...]:
@@ -559,8 +559,8 @@ _SOURCE_P = np.array(
     )
 )
 _PROFILE_P = (0.72, 0.08, 0.08, 0.07, 0.05)
-_CODES = ("", "BFCM25", "WELCOME10", "VIP15", "SPRING20", "FREESHIP")
-_CODE_PCT = (0, 25, 10, 15, 20, 0)
+_CODES = ("", "BFCM25", "WELCOME10", "VIP15", "SPRING20", "FREESHIP", "COMEBACK15")
+_CODE_PCT = (0, 25, 10, 15, 20, 0, 15)
 _NOTES = (
     "Please leave at the back door.",
     "Gift - please do not include the receipt.",
@@ -705,6 +705,7 @@ class _Clock:
     grid_t: np.ndarray
     grid_o: np.ndarray
     bfcm: np.ndarray  # local dates, Black Friday through Cyber Monday (datetime64[D])
+    scale: float  # mean hourly weight over the window (operational time's unit)
 
     def to_op(self, t: np.ndarray) -> np.ndarray:
         return np.interp(t, self.grid_t, self.grid_o)
@@ -735,19 +736,40 @@ def _build_clock(end: date, years: float, offset_text: str) -> _Clock:
     start = stop - int(round(years * _YEAR_S))
     hours = -(-(stop - start) // 3600)
     grid_t = start + 3600 * np.arange(hours + 1, dtype=np.int64)
-    local = (grid_t[:-1] + offset + 1800).astype("datetime64[s]")
+    first_year = int(str(np.datetime64(int(grid_t[0]) + offset + 1800, "s"))[:4])
+    thanks = np.array(_thanksgivings(first_year, first_year + int(years) + 2), "datetime64[D]")
+    bfcm = (thanks[:, None] + np.arange(1, 5)).ravel()
+    weight = _hour_weights(grid_t[:-1], offset, bfcm)
+    scale = float(weight.mean())
+    grid_o = np.concatenate(([0.0], np.cumsum(weight / scale) * 3600.0 / _YEAR_S))
+    return _Clock(start, stop, offset, " " + offset_text, grid_t, grid_o, bfcm, scale)
+
+
+def _hour_weights(hour_t: np.ndarray, offset: int, bfcm: np.ndarray) -> np.ndarray:
+    """Unscaled buying intensity of the hours starting at ``hour_t``: month, hour of day,
+    the Black Friday to Cyber Monday weekend and Black Friday itself."""
+    local = (hour_t + offset + 1800).astype("datetime64[s]")
     day = local.astype("datetime64[D]")
     month = local.astype("datetime64[M]").astype(np.int64) % 12
     hour = (local - day).astype(np.int64) // 3600
-    first_year = int(str(day[0])[:4])
-    thanks = np.array(_thanksgivings(first_year, first_year + int(years) + 2), "datetime64[D]")
-    bfcm = (thanks[:, None] + np.arange(1, 5)).ravel()
     weight = np.asarray(_MONTH_WEIGHT)[month] * np.asarray(_HOUR_WEIGHT)[hour]
     weight = weight * np.where(np.isin(day, bfcm), 3.2, 1.0)
-    weight = weight * np.where(np.isin(day, thanks + 1), 1.4, 1.0)  # Black Friday itself
-    weight = weight / weight.mean()
-    grid_o = np.concatenate(([0.0], np.cumsum(weight) * 3600.0 / _YEAR_S))
-    return _Clock(start, stop, offset, " " + offset_text, grid_t, grid_o, bfcm)
+    return weight * np.where(np.isin(day, bfcm[::4]), 1.4, 1.0)  # Black Friday itself
+
+
+def _extend_clock(clock: _Clock, days: int) -> _Clock:
+    """The same calendar running ``days`` days past ``clock.stop`` (earlier times map to the
+    same operational times)."""
+    stop = clock.stop + days * 86400
+    extra_t = clock.grid_t[-1] + 3600 * np.arange(1, -(-(stop - clock.grid_t[-1]) // 3600) + 1)
+    weight = _hour_weights(extra_t - 3600, clock.offset, clock.bfcm) / clock.scale
+    extra_o = clock.grid_o[-1] + np.cumsum(weight) * 3600.0 / _YEAR_S
+    return replace(
+        clock,
+        stop=stop,
+        grid_t=np.concatenate((clock.grid_t, extra_t)),
+        grid_o=np.concatenate((clock.grid_o, extra_o)),
+    )
 
 
 # --------------------------------------------------------------------------- catalog
@@ -1416,6 +1438,8 @@ class _Ledger:
 
     order_id: np.ndarray
     total: np.ndarray  # cents
+    refunded: np.ndarray  # cents
+    counted: np.ndarray  # neither voided nor cancelled
     source: np.ndarray
     email_known: np.ndarray  # order carries the customer's email
     line_start: np.ndarray  # first line index per order (len = orders + 1)
@@ -1441,6 +1465,7 @@ class _Plan:
     line_qty: np.ndarray
     u: np.ndarray  # spare uniforms per order, (n, 8)
     order_id: np.ndarray
+    number: np.ndarray  # the order's name without its "#"
 
 
 def _discount_codes(
@@ -1478,8 +1503,11 @@ def _plan_orders(
     cat: _Catalog,
     vip: np.ndarray,
     clock: _Clock,
+    last_id: int = 5_500_000_000_000,
+    last_number: int = 1000,
 ) -> _Plan:
-    """Channels, statuses, codes and line items for every order, drawn in bulk."""
+    """Channels, statuses, codes and line items for every order, drawn in bulk; ids and
+    numbers continue from ``last_id`` and ``last_number``."""
     n = len(book.t)
     guest = book.cust < 0
     safe = np.where(guest, 0, book.cust)
@@ -1501,7 +1529,7 @@ def _plan_orders(
     status = np.select((s < 0.012, s < 0.02, s < 0.047, s < 0.06, pending), (2, 3, 4, 5, 1), 0)
     status[(source == 1) & (status == 1)] = 0
     code = _discount_codes(rng, book, people, safe, source, vip, clock)
-    order_id = 5_500_000_000_000 + np.cumsum(rng.integers(20_000, 2_000_000, n))
+    order_id = last_id + np.cumsum(rng.integers(20_000, 2_000_000, n))
     return _Plan(
         book.cust,
         safe,
@@ -1513,6 +1541,7 @@ def _plan_orders(
         qty,
         rng.random((n, 8)),
         order_id,
+        last_number + 1 + np.arange(n),
     )
 
 
@@ -1556,7 +1585,23 @@ def _write_orders(
     """Write the orders export, one row per line item, and return what it contained."""
     vip = _vip(book, people)
     plan = _plan_orders(rng, book, people, cat, vip, clock)
+    return _write_planned(path, plan, book, people, cat, clock, vip)
+
+
+def _write_planned(
+    path: Path,
+    plan: _Plan,
+    book: _Book,
+    people: _People,
+    cat: _Catalog,
+    clock: _Clock,
+    vip: np.ndarray,
+    written: np.ndarray | None = None,
+) -> _Ledger:
+    """Write the planned orders (those ``written``, default all) and return every planned
+    order's totals with what the written ones told about their customers."""
     n = len(book.t)
+    written = np.ones(n, bool) if written is None else written
     created = clock.local_text(book.t)
     u = plan.u
     paid_t = clock.local_text(book.t + np.where(plan.source == 1, 0, (u[:, 0] * 40).astype(int)))
@@ -1575,6 +1620,7 @@ def _write_orders(
         & (plan.cust >= 0)
     )
     total = np.zeros(n, np.int64)
+    refunds = np.zeros(n, np.int64)
     spent = np.zeros(people.n, np.int64)
     count = np.zeros(people.n, np.int64)
     shipped_to = np.zeros(people.n, bool)
@@ -1598,8 +1644,10 @@ def _write_orders(
                 due_text[k],
                 bool(accepts[k]),
             )
+            total[k], refunds[k] = cents, refunded
+            if not written[k]:
+                continue
             writer.writerows(rows)
-            total[k] = cents
             if c >= 0:
                 email_known[k] = bool(rows[0][1])
                 shipped_to[c] |= plan.source[k] != 1
@@ -1609,6 +1657,8 @@ def _write_orders(
     return _Ledger(
         plan.order_id,
         total,
+        refunds,
+        ~np.isin(plan.status, (2, 3)),
         plan.source,
         email_known,
         plan.line_start,
@@ -1671,7 +1721,7 @@ def _order_rows(
     lines = []
     for i, (v, q) in enumerate(zip(var, qty, strict=True)):
         row = [""] * len(ORDERS_HEADER)
-        row[0], row[1], row[15], row[_COL["Phone"]] = f"#{1001 + k}", email, created, phone
+        row[0], row[1], row[15], row[_COL["Phone"]] = f"#{plan.number[k]}", email, created, phone
         row[16:24] = [
             str(q),
             cat.var_name[v],
@@ -1814,14 +1864,7 @@ def _site_events(
     n = len(book.t)
     cust = book.cust
     known = ledger.email_known & (cust >= 0)
-    placed = known & (rng.random(n) < 0.85)
-    events.add(
-        book.t[placed],
-        _EV["Placed Order"],
-        cust[placed],
-        value=ledger.total[placed],
-        order=np.flatnonzero(placed),
-    )
+    _placed_order_events(rng, book, ledger, known, events)
     site = known & np.isin(ledger.source, _SITE_SOURCES) & (rng.random(n) < 0.8)
     k = np.flatnonzero(site)
     device = np.where(ledger.source[k] == 0, _session_device(rng, people, cust[k]), 1)
@@ -1850,6 +1893,20 @@ def _site_events(
         device=device,
     )
     _browse_sessions(rng, people, book.death, cat, clock, events)
+
+
+def _placed_order_events(
+    rng: np.random.Generator, book: _Book, ledger: _Ledger, known: np.ndarray, events: _Events
+) -> None:
+    """Placed Order for most of the ``known`` orders (those the email platform can match)."""
+    placed = known & (rng.random(len(book.t)) < 0.85)
+    events.add(
+        book.t[placed],
+        _EV["Placed Order"],
+        book.cust[placed],
+        value=ledger.total[placed],
+        order=np.flatnonzero(placed),
+    )
 
 
 def _session_device(rng: np.random.Generator, people: _People, cust: np.ndarray) -> np.ndarray:
@@ -2040,6 +2097,21 @@ def _write_customers(path: Path, people: _People, ledger: _Ledger, stop: int) ->
 # --------------------------------------------------------------------------- entry point
 
 
+@dataclass(frozen=True)
+class DemoStore:
+    """A generated store: its files and the simulation behind them, kept so that the weeks
+    after the exports can be simulated too (:mod:`segmint.demo_campaign`)."""
+
+    files: DemoFiles
+    seed: int
+    end: date  # the last day the exports cover, in store time
+    clock: _Clock
+    cat: _Catalog
+    people: _People
+    book: _Book
+    ledger: _Ledger
+
+
 def generate_demo_store(
     out_dir: Path,
     customers: int = 5000,
@@ -2053,6 +2125,18 @@ def generate_demo_store(
     ``customers`` people sign up over ``years`` ending with ``end`` (store time at
     ``timezone_offset``); the same arguments always produce byte-identical files.
     """
+    return build_demo_store(out_dir, customers, seed, years, end, timezone_offset).files
+
+
+def build_demo_store(
+    out_dir: Path,
+    customers: int = 5000,
+    seed: int = 42,
+    years: float = 2.5,
+    end: date = date(2026, 10, 31),
+    timezone_offset: str = "-0500",
+) -> DemoStore:
+    """:func:`generate_demo_store`, returning the simulation with the files."""
     if customers < 1:
         raise ValueError("customers must be at least 1")
     if not 0 < years <= 20:
@@ -2077,4 +2161,4 @@ def generate_demo_store(
     _write_products(files.products, cat)
     _write_customers(files.customers, people, ledger, clock.stop)
     _write_events(files.events, events, people, ledger, cat, clock)
-    return files
+    return DemoStore(files, seed, end, clock, cat, people, book, ledger)

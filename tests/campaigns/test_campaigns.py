@@ -20,7 +20,7 @@ from segmint.activation.audience import audience, funnel, segment_ref
 from segmint.activation.destinations import ExportOptions, destination_for
 from segmint.campaigns.assignment import bucket
 from segmint.campaigns.outcomes import Span, outcomes
-from segmint.campaigns.registry import create_campaign, load_campaign
+from segmint.campaigns.registry import NoEligibleMembers, create_campaign, load_campaign
 from segmint.campaigns.report import campaign_report
 from segmint.campaigns.results import import_results
 from segmint.cli.app import app
@@ -90,6 +90,27 @@ def test_same_salt_same_assignment(shop: Workspace, tmp_path: Path, send_date: d
     one = table[table.campaign_id == first.campaign.campaign_id].set_index("customer_id").arm
     two = table[table.campaign_id == second.campaign.campaign_id].set_index("customer_id").arm
     assert one.sort_index().equals(two.sort_index())
+
+
+def test_nobody_eligible_is_an_error_and_stores_nothing(
+    shop: Workspace, tmp_path: Path, send_date: date
+):
+    before = shop.table("campaigns").count().execute()
+    with pytest.raises(NoEligibleMembers, match=f"no member of segment '{SEGMENT}'") as caught:
+        create_campaign(
+            shop.store,
+            "nobody",
+            SEGMENT,
+            "klaviyo",
+            ["A"],
+            0.1,
+            send_date,
+            exclude=[SEGMENT],
+            out=tmp_path,
+        )
+    assert "excluded" in (caught.value.details or "")
+    assert shop.table("campaigns").count().execute() == before
+    assert not list(tmp_path.iterdir())
 
 
 def test_report_matches_the_orders(shop: Workspace, send_date: date):

@@ -62,6 +62,10 @@ class Campaign:
         return HOLDOUT if self.arms.has_holdout else self.arms.names[0]
 
 
+class NoEligibleMembers(ConfigError):
+    """The segment has nobody the channel may reach: there is nothing to assign."""
+
+
 @dataclass(frozen=True)
 class Created:
     campaign: Campaign
@@ -96,6 +100,12 @@ def create_campaign(
     rows = audience(store, ref, target.channel, target.usable, exclude, [])
     staged = store.stage("_campaign_audience", rows)
     counts = funnel(staged).as_dict()
+    if not counts["exported"]:
+        raise NoEligibleMembers(
+            f"no member of segment '{segment}' can be sent a {channel} campaign",
+            details=", ".join(f"{step}: {n:,}" for step, n in counts.items()),
+            hint="a campaign needs members with consent and an identifier for the channel",
+        )
     salt = salt or new_salt()
     eligible = staged.filter(staged.step == "exported")
     assigned = store.stage("_campaign_assigned", arms.assign(eligible, salt))

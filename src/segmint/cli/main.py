@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import ibis
 import typer
@@ -19,6 +19,10 @@ from segmint.importers.base import ImportOptions
 from segmint.importing import PHASES, ImportResult
 from segmint.periods import parse_day
 from segmint.workspace import DEFAULT_PATH, Workspace
+
+if TYPE_CHECKING:
+    from segmint.campaigns.report import Report
+    from segmint.demo_campaign import PotentialOutcomes
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")]
 CustomerKey = Annotated[str, typer.Argument(help="segmint id, source id, email or phone.")]
@@ -567,6 +571,21 @@ def settings_set(key: str, value: str) -> None:
 
 
 # -- demo -----------------------------------------------------------------------------------
+DEMO_HISTORY = "6m"  # months of segment history the demo backfills
+DEMO_CAMPAIGN_COLUMNS = [
+    "arm",
+    "metric",
+    "value",
+    "control_value",
+    "absolute_lift",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "verdict",
+    "true_lift",
+]
+
+
 @app.command()
 def demo(
     customers: Annotated[int, typer.Option(help="Customers in the synthetic store.")] = 5000,
@@ -574,14 +593,25 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where the demo export files go.")] = Path("demo-data"),
     as_json: JsonOption = False,
 ) -> None:
-    """Generate a realistic synthetic store, import its exports, and summarize it."""
-    from segmint.demo import generate_demo_store
+    """Generate a realistic synthetic store with a past campaign, import its exports, and
+    summarize it."""
+    from segmint.campaigns.report import campaign_report
+    from segmint.demo import build_demo_store
+    from segmint.demo_campaign import run_past_campaign
 
     with stderr.status("Generating the demo store's export files..."):
-        files = generate_demo_store(out, customers=customers, seed=seed)
+        store = build_demo_store(out, customers=customers, seed=seed)
     with open_workspace() as ws:
+        files = store.files
         paths = [files.products, files.customers, files.orders, files.events]
         results = [_import_with_progress(ws, p, ImportOptions(), quiet=as_json) for p in paths]
+        with stderr.status("Sending the demo's win-back campaign...") as status:
+            if as_json:
+                status.stop()
+            ws.refresh()
+            past = run_past_campaign(ws, store, out)
+        window = [past.window.orders, past.window.events] if past else []
+        results += [_import_with_progress(ws, p, ImportOptions(), quiet=as_json) for p in window]
         with stderr.status("Fitting models and computing customer features...") as status:
             if as_json:
                 status.stop()
@@ -589,7 +619,9 @@ def demo(
             ws.refresh()
             clusters = ws.cluster()
             refreshed = clusters.refreshed
+            ws.backfill(DEMO_HISTORY, "month")
         values = ws.summary()
+        report = campaign_report(ws.store, past.created.campaign.name) if past else None
         if as_json:
             print_records([{"metric": k, "value": v} for k, v in values.items()], as_json=True)
             return
@@ -618,6 +650,30 @@ def demo(
         as_json=False,
         title=f"Behavioural clusters ({clusters.model.k}); rules can use cluster = '<id>'",
         columns=CLUSTER_COLUMNS[:6],
+    )
+    if report and past:
+        _print_demo_campaign(report, past.window.outcomes)
+    else:
+        print_warnings(["the store is too small for the demo's past campaign: nobody to send it"])
+
+
+def _print_demo_campaign(report: Report, truth: PotentialOutcomes) -> None:
+    """The past campaign's measured lift next to the effect the generator put in."""
+    true_lift = {r["metric"]: r["true_lift"] for r in truth.true_effect()}
+    rows = [
+        {**{c: row[c] for c in DEMO_CAMPAIGN_COLUMNS[:-1]}, "true_lift": true_lift[row["metric"]]}
+        for row in report.rows
+        if row["metric"] in true_lift and row["absolute_lift"] is not None
+    ]
+    span = report.span
+    print_records(
+        rows,
+        as_json=False,
+        title=(
+            f"Past campaign '{report.campaign.name}' to {report.campaign.segment}, "
+            f"{span.first} to {span.last} (segmint campaign report shows all of it)"
+        ),
+        columns=DEMO_CAMPAIGN_COLUMNS,
     )
 
 
