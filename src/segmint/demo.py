@@ -75,6 +75,7 @@ _COL = {name: i for i, name in enumerate(ORDERS_HEADER)}
 _BILLING = slice(_COL["Billing Name"], _COL["Billing Phone"] + 1)
 _SHIPPING = slice(_COL["Shipping Name"], _COL["Shipping Phone"] + 1)
 _YEAR_S = 365.25 * 86400.0
+_FIRST_NUMBER = 1001  # Shopify names a store's first order #1001
 _EPOCH = datetime(1970, 1, 1)
 _STORE_TAX = (("NY State Tax", 4000), ("New York City Tax", 4875))  # POS sales in Brooklyn
 
@@ -1504,7 +1505,7 @@ def _plan_orders(
     vip: np.ndarray,
     clock: _Clock,
     last_id: int = 5_500_000_000_000,
-    last_number: int = 1000,
+    last_number: int = _FIRST_NUMBER - 1,
 ) -> _Plan:
     """Channels, statuses, codes and line items for every order, drawn in bulk; ids and
     numbers continue from ``last_id`` and ``last_number``."""

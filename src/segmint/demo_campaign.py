@@ -32,11 +32,16 @@ from segmint.campaigns.registry import Created, NoEligibleMembers, assignments, 
 from segmint.demo import (
     _CODES,
     _EV,
+    _FIRST_NUMBER,
     DemoStore,
     _Book,
+    _Clock,
     _Events,
     _extend_clock,
+    _Ledger,
+    _People,
     _placed_order_events,
+    _Plan,
     _plan_orders,
     _write_events,
     _write_planned,
@@ -176,25 +181,8 @@ def simulate_campaign_window(
     unsub_sent = mail.unsubscribed & sent
     people.sub_end[members[unsub_sent]] = mail.unsub_t[unsub_sent]
     book, induced, member_of = _window_book(rng, store, clock, members, mail)
-    plan = _plan_orders(
-        rng,
-        book,
-        people,
-        store.cat,
-        store.ledger.vip,
-        clock,
-        last_id=int(store.ledger.order_id[-1]),
-    )
-    holdout_order = induced & ~np.where(member_of >= 0, sent[member_of], False)
-    written = ~holdout_order
-    numbers = np.zeros(len(book.t), np.int64)
-    numbers[written] = 1001 + len(store.ledger.order_id) + np.arange(written.sum())
-    plan = replace(
-        plan,
-        code=np.where(induced, _CAMPAIGN_CODE, plan.code),
-        source=np.where(induced, _WEB, plan.source),
-        number=numbers,
-    )
+    written = ~(induced & ~np.where(member_of >= 0, sent[member_of], False))
+    plan = _window_plan(rng, store, people, clock, book, induced, written)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     last_day = store.end + timedelta(days=days)
@@ -210,6 +198,32 @@ def simulate_campaign_window(
         ledger, induced, member_of, members, sent, mail, store.people.email
     )
     return CampaignWindow(orders_path, events_path, send_date(store), last_day, outcomes)
+
+
+def _window_plan(
+    rng: np.random.Generator,
+    store: DemoStore,
+    people: _People,
+    clock: _Clock,
+    book: _Book,
+    induced: np.ndarray,
+    written: np.ndarray,
+) -> _Plan:
+    """The window's orders planned like the exports' (ids and the written ones' numbers
+    continuing them); the email's orders are placed on the web with the campaign's code."""
+    before = store.ledger.order_id
+    last_number = _FIRST_NUMBER - 1 + len(before)
+    plan = _plan_orders(
+        rng, book, people, store.cat, store.ledger.vip, clock, int(before[-1]), last_number
+    )
+    numbers = np.zeros(len(book.t), np.int64)
+    numbers[written] = plan.number[: written.sum()]
+    return replace(
+        plan,
+        code=np.where(induced, _CAMPAIGN_CODE, plan.code),
+        source=np.where(induced, _WEB, plan.source),
+        number=numbers,
+    )
 
 
 def _members(store: DemoStore, arms: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray]:
@@ -282,7 +296,7 @@ def _natural_orders(
 def _window_book(
     rng: np.random.Generator,
     store: DemoStore,
-    clock: Any,
+    clock: _Clock,
     members: np.ndarray,
     mail: _Mail,
 ) -> tuple[_Book, np.ndarray, np.ndarray]:
@@ -304,7 +318,7 @@ def _window_book(
 def _campaign_events(
     rng: np.random.Generator,
     book: _Book,
-    ledger: Any,
+    ledger: _Ledger,
     members: np.ndarray,
     sent: np.ndarray,
     mail: _Mail,
@@ -313,26 +327,21 @@ def _campaign_events(
     """The sent arms' receipts, opens, clicks and unsubscribes, and Placed Order for most
     written orders."""
     events = _Events()
-    campaign = {"campaign": np.zeros(len(members), np.int64)}
     for kind, when, happened in (
         ("Received Email", mail.received_t, sent),
         ("Opened Email", mail.open_t, sent & mail.opened),
         ("Clicked Email", mail.click_t, sent & mail.clicked),
         ("Unsubscribed", mail.unsub_t, sent & mail.unsubscribed),
     ):
-        events.add(
-            when[happened],
-            _EV[kind],
-            members[happened],
-            **{k: v[happened] for k, v in campaign.items()},
-        )
+        first_campaign = np.zeros(happened.sum(), np.int64)
+        events.add(when[happened], _EV[kind], members[happened], campaign=first_campaign)
     known = ledger.email_known & (book.cust >= 0) & written
     _placed_order_events(rng, book, ledger, known, events)
     return events
 
 
 def _potential_outcomes(
-    ledger: Any,
+    ledger: _Ledger,
     induced: np.ndarray,
     member_of: np.ndarray,
     members: np.ndarray,

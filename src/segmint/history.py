@@ -185,6 +185,15 @@ def members_on(store: Store, day: date) -> ir.Table:
     return intervals.select("customer_id", "segment", "family")
 
 
+def on_each_day(intervals: ir.Table, days: ir.Table) -> ir.Table:
+    """``intervals`` joined to every row of ``days`` (a table with a ``day`` column) whose
+    day they cover: who was in which segment on each of those days."""
+    covers = (intervals.entered <= days.day) & (
+        intervals.exited.isnull() | (intervals.exited > days.day)
+    )
+    return intervals.join(days, covers)
+
+
 def sizes_on(store: Store, day: date) -> ir.Table:
     """Every segment's size on ``day``: ``segment``, ``customers``."""
     members = members_on(store, day)

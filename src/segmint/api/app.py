@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from segmint import __version__
+from segmint import __version__, dashboard
 from segmint.api import errors
 from segmint.api.errors import ApiError
 from segmint.api.middleware import AccessLog, BodyLimit, Cors
@@ -47,6 +47,7 @@ def create_app(service: Service) -> FastAPI:
     for module in (customers, segments, events, exports, jobs, webhooks):
         app.include_router(module.router)
     _add_system_routes(app)
+    dashboard.install(app, service)
     app.mount(STATIC, StaticFiles(directory=str(_static_folder())), name="static")
     app.add_middleware(BodyLimit, limit=lambda: service.limits.max_body_bytes)
     app.add_middleware(Cors, allowed=service.keys.origins)

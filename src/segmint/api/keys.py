@@ -200,6 +200,11 @@ class KeyRing:
         keys = self._keys if self._keys is not None else self.reload()
         return keys.get(key_hash(key))
 
+    def by_id(self, key_id: str) -> ApiKey | None:
+        """The valid key whose public id is ``key_id``, or None (revoked or unknown)."""
+        keys = self._keys if self._keys is not None else self.reload()
+        return next((k for k in keys.values() if k.key_id == key_id), None)
+
     def reload(self) -> dict[str, ApiKey]:
         keys = self._load()
         self._keys = keys

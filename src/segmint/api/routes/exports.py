@@ -37,7 +37,21 @@ def export(
     value: str | None = Query(None, description="Meta's value column (a numeric feature)"),
     channel: str | None = Query(None, description="Klaviyo: email (default) or sms"),
 ) -> StreamingResponse:
-    service: Service = request.app.state.service
+    return export_response(request.app.state.service, segment, to, exclude, feature, value, channel)
+
+
+def export_response(
+    service: Service,
+    segment: str,
+    to: str,
+    exclude: list[str] | None = None,
+    feature: list[str] | None = None,
+    value: str | None = None,
+    channel: str | None = None,
+) -> StreamingResponse:
+    """The export of ``segment`` for destination ``to`` as a download (for the API and the
+    dashboard's export buttons)."""
+    exclude, feature = list(exclude or []), list(feature or [])
     if segment not in service.index.segments:
         raise ApiError(404, f"no segment {segment!r} in the last refresh", field="segment")
     try:

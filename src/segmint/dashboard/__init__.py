@@ -1,0 +1,45 @@
+"""The dashboard of ``segmint serve``: server-rendered pages for people, each with a JSON
+twin under ``/v1/views`` for programs, behind a sign-in with an API key."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+import plotly
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from segmint.api.service import Service
+from segmint.dashboard import signin
+from segmint.dashboard.pages import PAGES
+from segmint.dashboard.session import Sessions
+from segmint.dashboard.web import SignInNeeded, sign_in_url
+
+ASSETS = "/assets"
+
+
+def plotly_js() -> str:
+    """The Plotly bundle shipped with the ``plotly`` package: charts work offline."""
+    return os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js")
+
+
+def install(app: FastAPI, service: Service) -> None:
+    """Add the sign-in, every page and its twin, and the assets to ``app``."""
+    app.state.sessions = Sessions(service.keys)
+    app.state.view_cache = {}
+    app.include_router(signin.router)
+    for page in PAGES:
+        app.include_router(page.router)
+
+    @app.get(f"{ASSETS}/plotly.min.js", include_in_schema=False)
+    def plotly_bundle() -> FileResponse:
+        return FileResponse(plotly_js(), media_type="application/javascript")
+
+    folder = resources.files("segmint.dashboard") / "static"
+    app.mount(ASSETS, StaticFiles(directory=str(folder)), name="dashboard-assets")
+
+    @app.exception_handler(SignInNeeded)
+    async def to_sign_in(_: Request, exc: SignInNeeded) -> RedirectResponse:
+        return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
