@@ -155,6 +155,7 @@ def _create(ws: Workspace, store: DemoStore, out_dir: Path) -> Created:
         send_date(store),
         WINDOW_DAYS,
         out=out_dir,
+        salt=f"segmint-demo-{store.seed}",  # the same seed, the same assignment
     )
 
 
