@@ -4,6 +4,7 @@ it (history, a past campaign, models, clusters), driven by the shared headless C
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ class Dashboard:
     server: Server
     keys: dict[str, str]  # read, write, admin, storefront -> the key itself
     shots: Path  # where the tests save screenshots
+    reference: Path  # a copy of the served workspace taken before it started (the server
+    # holds DuckDB's lock: tests compute their independent numbers from this copy)
 
     @property
     def url(self) -> str:
@@ -77,9 +80,11 @@ def dashboard(
         )
         assert made.returncode == 0, made.stderr
         keys[scope] = json.loads(made.stdout)[0]["key"]
+    reference = tmp_path_factory.mktemp("reference") / "demo.duckdb"
+    shutil.copyfile(dashboard_workspace, reference)
     server = start_server(dashboard_workspace, keys["admin"])
     try:
-        yield Dashboard(server, keys, tmp_path_factory.mktemp("screenshots"))
+        yield Dashboard(server, keys, tmp_path_factory.mktemp("screenshots"), reference)
     finally:
         server.stop()
 

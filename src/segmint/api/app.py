@@ -1,6 +1,6 @@
 """The FastAPI application of ``segmint serve``: versioned routes under ``/v1``, one error
-shape, keys on every route but ``/healthz`` and the docs, which are served from this package
-(Swagger UI without a CDN)."""
+shape, keys on every route but ``/healthz``, ``/v1/snippet.js`` and the docs, which are served
+from this package (Swagger UI without a CDN); the dashboard's pages, behind its own sign-in."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from segmint import __version__, dashboard
 from segmint.api import errors
 from segmint.api.errors import ApiError
 from segmint.api.middleware import AccessLog, BodyLimit, Cors
-from segmint.api.routes import customers, events, exports, jobs, segments, webhooks
+from segmint.api.routes import customers, events, exports, jobs, segments, storefront, webhooks
 from segmint.api.service import Service
 from segmint.cli import handoff
 
@@ -44,7 +44,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     errors.install(app)
-    for module in (customers, segments, events, exports, jobs, webhooks):
+    for module in (customers, segments, events, exports, jobs, webhooks, storefront):
         app.include_router(module.router)
     _add_system_routes(app)
     dashboard.install(app, service)

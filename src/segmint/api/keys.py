@@ -27,7 +27,13 @@ from segmint.store import Store, utcnow
 TABLE = "api_keys"
 SCOPES = ("read", "write", "admin")
 #: Routes a key can be restricted to (the names the API gives its routes).
-RESTRICTABLE_ROUTES = ("customer-segments", "segments", "segment-members", "segment-preview")
+RESTRICTABLE_ROUTES = (
+    "customer-segments",
+    "segments",
+    "segment-members",
+    "segment-preview",
+    "storefront-segments",
+)
 PREFIX = "sgm_"
 
 

@@ -26,6 +26,7 @@ Mistakes are reported with the file, the line and the segment they concern.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,52 @@ def load_config(workspace_file: Path) -> SegmentConfig:
     if not path.is_file():
         return default_config()
     return parse_config(path.read_text(encoding="utf-8"), path)
+
+
+def save_segment(workspace_file: Path, entry: dict[str, str]) -> Path:
+    """Add one segment (``slug``, ``rule`` and optional ``name``, ``description``) to the
+    workspace folder's ``segments.yaml``, keeping the rest of the file as written (comments
+    included); the new file is checked like any other before it replaces the old one."""
+    path = config_path(workspace_file)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    before = parse_config(text, path)
+    updated = with_segment(text, entry)
+    after = parse_config(updated, path)
+    if len(after.segments) != len(before.segments) + 1 or entry["slug"] not in after.by_slug():
+        raise ConfigError(
+            f"{path}: its segments are not a block list segmint can add to",
+            hint="add the segment by hand",
+        )
+    temporary = path.with_suffix(".yaml.tmp")
+    temporary.write_text(updated, encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def with_segment(text: str, entry: dict[str, str]) -> str:
+    """``segments.yaml`` text with ``entry`` appended to its ``segments:`` block list (or a
+    new ``segments:`` key at the end)."""
+    block = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=1000)
+    lines = text.splitlines()
+    top = next((i for i, line in enumerate(lines) if _SEGMENTS_KEY.match(line)), None)
+    if top is None:
+        prefix = text if not text or text.endswith("\n") else text + "\n"
+        return prefix + "segments:\n" + _indented(block, 2)
+    end = next((j for j in range(top + 1, len(lines)) if _TOP_LEVEL.match(lines[j])), len(lines))
+    while end > top + 1 and not lines[end - 1].strip():
+        end -= 1
+    items = [line for line in lines[top + 1 : end] if line.lstrip().startswith("- ")]
+    indent = len(items[0]) - len(items[0].lstrip()) if items else 2
+    added = _indented(block, indent).splitlines()
+    return "\n".join([*lines[:end], *added, *lines[end:]]) + "\n"
+
+
+def _indented(block: str, indent: int) -> str:
+    return "".join(" " * indent + line + "\n" for line in block.splitlines())
+
+
+_SEGMENTS_KEY = re.compile(r"segments\s*:\s*(#.*)?$")
+_TOP_LEVEL = re.compile(r"[^\s#-]")
 
 
 def parse_config(text: str, path: Path) -> SegmentConfig:
