@@ -31,8 +31,8 @@ class CommandIn(BaseModel):
     cwd: str
 
 
-def create_app(service: Service) -> FastAPI:
-    """The API over ``service``'s workspace."""
+def create_app(service: Service, warm: bool = False) -> FastAPI:
+    """The API over ``service``'s workspace; ``warm``: fill the dashboard's cache at once."""
     app = FastAPI(
         title="segmint",
         version=__version__,
@@ -47,7 +47,7 @@ def create_app(service: Service) -> FastAPI:
     for module in (customers, segments, events, exports, jobs, webhooks, storefront):
         app.include_router(module.router)
     _add_system_routes(app)
-    dashboard.install(app, service)
+    dashboard.install(app, service, warm)
     app.mount(STATIC, StaticFiles(directory=str(_static_folder())), name="static")
     app.add_middleware(BodyLimit, limit=lambda: service.limits.max_body_bytes)
     app.add_middleware(Cors, allowed=service.keys.origins)

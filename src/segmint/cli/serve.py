@@ -54,7 +54,7 @@ def serve(
     sidecar = server_file(service.path)
     try:
         uvicorn.run(
-            create_app(service),
+            create_app(service, warm=True),
             host=host,
             port=port,
             access_log=False,  # segmint.api.access logs routes, never paths with emails

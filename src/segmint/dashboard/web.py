@@ -87,7 +87,12 @@ def read_view(request: Request, view: Callable[..., Any], *args: Any) -> Any:
 def cached_view(request: Request, view: Callable[..., Any], *args: Any) -> Any:
     """:func:`read_view`, remembered until the workspace's refreshes, history, imports or
     campaigns change (the pages that read only those)."""
-    cache: dict[tuple, Any] = request.app.state.view_cache
+    return cached(request.app, view, *args)
+
+
+def cached(app: Any, view: Callable[..., Any], *args: Any) -> Any:
+    """``view(store, *args)`` from ``app``'s cache of views, computed when missing."""
+    cache: dict[tuple, Any] = app.state.view_cache
 
     def query(store: Store) -> Any:
         key = (view.__module__, view.__qualname__, args, data_version(store))
@@ -97,7 +102,7 @@ def cached_view(request: Request, view: Callable[..., Any], *args: Any) -> Any:
             cache[key] = view(store, *args)
         return cache[key]
 
-    return service_of(request).read(query)
+    return app.state.service.read(query)
 
 
 def data_version(store: Store) -> tuple:
