@@ -10,11 +10,14 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-#: Every page and its JSON twin (the pages built so far).
+#: Every page and its JSON twin.
 PAGES = {
     "overview": ("/", "/v1/views/overview"),
     "segments": ("/segments", "/v1/views/segments"),
     "segment": ("/segments/rfm_champions", "/v1/views/segments/rfm_champions"),
+    "movement": ("/movement", "/v1/views/movement"),
+    "models": ("/models", "/v1/views/models"),
+    "campaigns": ("/campaigns", "/v1/views/campaigns"),
 }
 
 

@@ -123,7 +123,8 @@ def _segment_infos(store: Store) -> dict[str, SegmentInfo]:
 def _add_memberships(store: Store, index: MembershipIndex) -> None:
     """Every customer (members of no segment too), with their segments in evaluation order."""
     order = ibis.memtable(
-        {"segment": list(index.segments), "_order": list(range(len(index.segments)))}
+        {"segment": list(index.segments), "_order": list(range(len(index.segments)))},
+        schema={"segment": "string", "_order": "int64"},  # typed even when empty
     )
     members = store.table("segment_members").join(order, "segment")
     grouped = members.group_by("customer_id").aggregate(

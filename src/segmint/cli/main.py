@@ -598,6 +598,7 @@ def demo(
     from segmint.campaigns.report import campaign_report
     from segmint.demo import build_demo_store
     from segmint.demo_campaign import run_past_campaign
+    from segmint.validate import validate_model
 
     with stderr.status("Generating the demo store's export files..."):
         store = build_demo_store(out, customers=customers, seed=seed)
@@ -620,6 +621,7 @@ def demo(
             clusters = ws.cluster()
             refreshed = clusters.refreshed
             ws.backfill(DEMO_HISTORY, "month")
+            validate_model(ws.store)  # holdout calibration and churn lift for the Models page
         values = ws.summary()
         report = campaign_report(ws.store, past.created.campaign.name) if past else None
         if as_json:

@@ -105,6 +105,11 @@ def cached(app: Any, view: Callable[..., Any], *args: Any) -> Any:
     return app.state.service.read(query)
 
 
+def refreshed(store: Store) -> bool:
+    """Whether the workspace has been refreshed (pages show little before that)."""
+    return bool(store.scalar(store.table("refreshes").count()))
+
+
 def data_version(store: Store) -> tuple:
     """Row counts of the tables whose changes change what the cached pages show."""
     counts = [

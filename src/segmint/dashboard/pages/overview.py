@@ -13,7 +13,15 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from segmint.dashboard import charts
 from segmint.dashboard.session import Session
-from segmint.dashboard.web import TWIN_PREFIX, cached_view, render, signed_in, twin, twin_key
+from segmint.dashboard.web import (
+    TWIN_PREFIX,
+    cached_view,
+    refreshed,
+    render,
+    signed_in,
+    twin,
+    twin_key,
+)
 from segmint.definitions import counted_orders, counted_refunds
 from segmint.history import INTERVALS, OBSERVATIONS, observed_days, on_each_day, sizes_on
 from segmint.segments import latest_refresh, latest_versions
@@ -29,12 +37,15 @@ TOTALS = ("customers", "customers_with_orders", "orders", "amount_spent", "curre
 
 
 def overview(store: Store) -> dict[str, Any]:
-    """Everything the overview shows."""
+    """Everything the overview shows (the totals alone before the first refresh)."""
     summary = workspace_summary(store)
-    refresh = latest_refresh(store)
+    totals = {k: summary.get(k) for k in TOTALS}
+    if not refreshed(store):
+        empty = {"from": None, "to": None, "segments": []}
+        return {"as_of": None, "totals": totals, "monthly": [], "health": [], "changes": empty}
     return {
-        "as_of": refresh["as_of"] if refresh else None,
-        "totals": {k: summary.get(k) for k in TOTALS},
+        "as_of": latest_refresh(store)["as_of"],
+        "totals": totals,
         "monthly": monthly(store),
         "health": health(store),
         "changes": changes(store),

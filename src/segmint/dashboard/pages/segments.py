@@ -21,6 +21,7 @@ from segmint.dashboard.web import (
     cached_view,
     csrf_ok,
     form_fields,
+    refreshed,
     render,
     service_of,
     signed_in,
@@ -44,6 +45,8 @@ PAGE_SIZE = 25
 # -- the list ---------------------------------------------------------------------------------
 def segments(store: Store) -> dict[str, Any]:
     """Every segment of the latest refresh with its shares, sizes over time and key KPIs."""
+    if not refreshed(store):
+        return {"as_of": None, "kpi_window": None, "baseline": {}, "segments": []}
     refresh = latest_refresh(store)
     rows = store.run(segment_sizes(store)).to_pylist()
     sizes = sizes_by_day(store)
@@ -160,6 +163,8 @@ def segment(
     store: Store, slug: str, q: str | None, sort: str, order: str, page: int
 ) -> dict[str, Any] | None:
     """One segment's page, or None when the latest refresh has no such segment."""
+    if not refreshed(store):
+        return None
     versions = store.run(latest_versions(store)).to_pylist()
     found = next((v for v in versions if v["segment"] == slug), None)
     if found is None:
