@@ -29,6 +29,8 @@ def test_every_page_renders_before_the_first_import(tmp_path: Path):
             assert overview.status_code == 200 and "segmint refresh" in overview.text
             segments = client.get("/segments")
             assert segments.status_code == 200 and "No segments yet" in segments.text
+            missing = client.get("/segments/rfm_champions")
+            assert missing.status_code == 404 and "no segment" in missing.text
             pages = [p for p in ("/movement", "/models", "/campaigns", "/rules") if _has(p)]
             for path in pages:
                 assert client.get(path).status_code == 200, path

@@ -9,7 +9,7 @@ from importlib import resources
 
 import plotly
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from segmint.api.service import Service
@@ -17,8 +17,8 @@ from segmint.dashboard import signin
 from segmint.dashboard.pages import PAGES
 from segmint.dashboard.pages.overview import overview
 from segmint.dashboard.pages.segments import segments
-from segmint.dashboard.session import Sessions
-from segmint.dashboard.web import SignInNeeded, cached, sign_in_url
+from segmint.dashboard.session import COOKIE, Sessions
+from segmint.dashboard.web import NAV, PageNotFound, SignInNeeded, cached, sign_in_url, templates
 
 ASSETS = "/assets"
 #: Views computed when a server starts: the overview and the segments list.
@@ -52,6 +52,14 @@ def install(app: FastAPI, service: Service, warm: bool = False) -> None:
     @app.exception_handler(SignInNeeded)
     async def to_sign_in(_: Request, exc: SignInNeeded) -> RedirectResponse:
         return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
+
+    @app.exception_handler(PageNotFound)
+    async def not_found(request: Request, exc: PageNotFound) -> HTMLResponse:
+        session = request.app.state.sessions.current(request.cookies.get(COOKIE))
+        context = {"message": str(exc), "title": "Not found", "session": session, "nav": NAV}
+        return templates.TemplateResponse(
+            request, "notfound.html", {**context, "current": ""}, status_code=404
+        )
 
 
 def _warm(app: FastAPI) -> None:

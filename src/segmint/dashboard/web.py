@@ -62,6 +62,10 @@ class SignInNeeded(Exception):
         self.next_path = next_path
 
 
+class PageNotFound(Exception):
+    """A page asked for something that does not exist: answered with a 404 page."""
+
+
 def signed_in(request: Request) -> Session:
     """The request's session (a dependency of every page); otherwise off to the sign-in form."""
     session = request.app.state.sessions.current(request.cookies.get(COOKIE))

@@ -18,6 +18,7 @@ from segmint.dashboard import charts
 from segmint.dashboard.session import Session
 from segmint.dashboard.web import (
     TWIN_PREFIX,
+    PageNotFound,
     cached_view,
     csrf_ok,
     form_fields,
@@ -263,7 +264,9 @@ def segment_page(
     page: int = 1,
     session: Session = Depends(signed_in),
 ) -> HTMLResponse:
-    view = _segment_or_404(request, slug, q, sort, order, page)
+    view = cached_view(request, segment, slug, q or None, sort, order, page)
+    if view is None:
+        raise PageNotFound(f"There is no segment {slug!r} in the latest refresh.")
     params = {"q": q, "sort": sort, "order": order, "page": page}
     history = view["history"]
     figures = {
