@@ -18,6 +18,9 @@ PAGES = {
     "movement": ("/movement", "/v1/views/movement"),
     "models": ("/models", "/v1/views/models"),
     "campaigns": ("/campaigns", "/v1/views/campaigns"),
+    "rfm": ("/rfm", "/v1/views/rfm"),
+    "rfm_cell": ("/rfm/cell?r=5&f=4", "/v1/views/rfm/cell?r=5&f=4"),
+    "customer": ("/customers/c_0ca831d1f9d7f98e", "/v1/views/customers/c_0ca831d1f9d7f98e"),
 }
 
 

@@ -702,6 +702,7 @@ from segmint.cli import activation as _activation  # noqa: E402, F401
 from segmint.cli import campaigns as _campaigns  # noqa: E402, F401
 from segmint.cli import erase as _erase  # noqa: E402, F401
 from segmint.cli import measure as _measure  # noqa: E402, F401
+from segmint.cli import report as _report  # noqa: E402, F401
 from segmint.cli import serve as _serve  # noqa: E402, F401
 from segmint.cli import storefront as _storefront  # noqa: E402, F401
 from segmint.cli import webhooks as _webhooks  # noqa: E402, F401

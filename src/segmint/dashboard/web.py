@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 import ibis
 from fastapi import Depends, Request
@@ -73,6 +73,12 @@ def signed_in(request: Request) -> Session:
         wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInNeeded(wanted)
     return session
+
+
+def page_url(path: str, params: dict[str, Any]) -> str:
+    """``path`` with the ``params`` that have a value as its query string."""
+    shown = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{path}?{urlencode(shown)}" if shown else path
 
 
 def sign_in_url(next_path: str) -> str:

@@ -5,7 +5,6 @@ definition and play, size history, KPIs, overlap, members and export buttons."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import ibis
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -15,6 +14,7 @@ from segmint.activation.destinations import DESTINATIONS
 from segmint.api.errors import ApiError
 from segmint.api.routes.exports import export_response
 from segmint.dashboard import charts
+from segmint.dashboard.members import member_page
 from segmint.dashboard.session import Session
 from segmint.dashboard.web import (
     TWIN_PREFIX,
@@ -22,6 +22,7 @@ from segmint.dashboard.web import (
     cached_view,
     csrf_ok,
     form_fields,
+    page_url,
     refreshed,
     render,
     service_of,
@@ -39,8 +40,6 @@ TWIN = f"{TWIN_PREFIX}/segments"
 #: The KPIs the segments table shows, each with its lift over all customers.
 KEY_KPIS = ("conversion_rate", "revenue_per_customer", "churn_rate")
 SORTABLE = ("name", "customers", "share_of_customers", "share_of_revenue", *KEY_KPIS)
-MEMBER_SORTS = ("amount_spent", "number_of_orders", "last_order_date", "email", "customer_id")
-PAGE_SIZE = 25
 
 
 # -- the list ---------------------------------------------------------------------------------
@@ -129,18 +128,18 @@ def segments_page(
     session: Session = Depends(signed_in),
 ) -> HTMLResponse:
     view = filtered(cached_view(request, segments), family, q, sort, order)
-    figures = {r["segment"]: _spark(r["sizes"]) for r in view["segments"]}
+    figures = {r["segment"]: spark(r["sizes"]) for r in view["segments"]}
     params = {"family": family, "q": q, "sort": sort, "order": order}
     return render(
         request,
         "segments.html",
         session,
         view,
-        _url(TWIN, params),
+        page_url(TWIN, params),
         "Segments",
         figures=figures,
         params=params,
-        url=lambda **changed: _url("/segments", {**params, **changed}),
+        url=lambda **changed: page_url("/segments", {**params, **changed}),
     )
 
 
@@ -155,7 +154,7 @@ def segments_twin(
     return twin(filtered(cached_view(request, segments), family, q, sort, order))
 
 
-def _spark(sizes: list[dict[str, Any]]) -> charts.Figure:
+def spark(sizes: list[dict[str, Any]]) -> charts.Figure:
     return charts.sparkline([s["day"] for s in sizes], [s["customers"] for s in sizes])
 
 
@@ -217,41 +216,14 @@ def overlap_with_others(store: Store, slug: str, limit: int = 12) -> list[dict[s
 def members(
     store: Store, slug: str, q: str | None, sort: str, order: str, page: int
 ) -> dict[str, Any]:
-    """A page of the segment's members with contact and value columns; ``q`` searches the
-    id, email, phone and name."""
+    """A page of the segment's members (:func:`member_page`)."""
     members = store.table("segment_members")
     mine = members.filter(members.segment == slug).select("customer_id")
-    customers = store.table("customers").select(
-        "customer_id", "email", "phone", "first_name", "last_name", "country"
-    )
     features = store.table("customer_features").select(
         "customer_id", "number_of_orders", "amount_spent", "last_order_date"
     )
-    rows = mine.left_join(customers, "customer_id").drop("customer_id_right")
-    rows = rows.left_join(features, "customer_id").drop("customer_id_right")
-    if q:
-        needle = f"%{q.strip().lower()}%"
-        name = (rows.first_name.fill_null("") + " " + rows.last_name.fill_null("")).lower()
-        rows = rows.filter(
-            rows.customer_id.lower().like(needle)
-            | rows.email.lower().like(needle)
-            | rows.phone.like(needle)
-            | name.like(needle)
-        )
-    total = store.scalar(rows.count())
-    key = sort if sort in MEMBER_SORTS else "amount_spent"
-    ordered = rows.order_by([ibis.desc(key) if order == "desc" else ibis.asc(key), "customer_id"])
-    page = max(1, page)
-    shown = store.run(ordered.limit(PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)).to_pylist()
-    return {
-        "total": total,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
-        "sort": key,
-        "order": order,
-        "q": q,
-        "rows": shown,
-    }
+    rows = mine.left_join(features, "customer_id").drop("customer_id_right")
+    return member_page(store, rows, q, sort, order, page)
 
 
 @router.get("/segments/{slug}", include_in_schema=False)
@@ -279,11 +251,11 @@ def segment_page(
         "segment.html",
         session,
         view,
-        _url(f"{TWIN}/{slug}", params),
+        page_url(f"{TWIN}/{slug}", params),
         view["definition"]["name"],
         figures=figures,
-        url=lambda **changed: _url(f"/segments/{slug}", {**params, "page": 1, **changed}),
-        page_url=lambda p: _url(f"/segments/{slug}", {**params, "page": p}),
+        url=lambda **changed: page_url(f"/segments/{slug}", {**params, "page": 1, **changed}),
+        page_url=lambda p: page_url(f"/segments/{slug}", {**params, "page": p}),
     )
 
 
@@ -321,8 +293,3 @@ def _segment_or_404(
     if view is None:
         raise ApiError(404, f"no segment {slug!r} in the last refresh", field="slug")
     return view
-
-
-def _url(path: str, params: dict[str, Any]) -> str:
-    shown = {k: v for k, v in params.items() if v not in (None, "")}
-    return f"{path}?{urlencode(shown)}" if shown else path
