@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from segmint.workspace import Workspace  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEMO_CUSTOMERS = "1500"
 
 
 @pytest.fixture
@@ -22,6 +26,33 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace(tmp_path / "test.duckdb")
     yield ws
     ws.close()
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """``segmint demo`` as a user runs it: what it printed, the files it wrote, and the
+    workspace it left (copy it before using it: several tests start from it)."""
+
+    path: Path
+    out: Path
+    stdout: str
+
+    def copy_to(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy(self.path, folder / self.path.name))
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``segmint demo --customers 1500`` once per session, in its own process."""
+    folder = tmp_path_factory.mktemp("demo_run")
+    path, out = folder / "demo.duckdb", folder / "demo-data"
+    command = [sys.executable, "-m", "segmint", "-w", str(path), "demo"]
+    command += ["--customers", DEMO_CUSTOMERS, "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src"), "COLUMNS": "200"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return DemoRun(path, out, done.stdout)
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ snapshots_strategy = st.frozensets(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     days=st.lists(st.integers(0, 9), min_size=1, max_size=6, unique=True),

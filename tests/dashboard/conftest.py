@@ -3,7 +3,6 @@ it (history, a past campaign, models, clusters), driven by the shared headless C
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from api.serving import Server, segmint, start_server
-
-CUSTOMERS = "1500"
+from api.serving import Server, start_server
+from segmint.api.keys import create_key
+from segmint.workspace import Workspace
 
 
 @dataclass
@@ -43,15 +42,9 @@ class Visit:
 
 
 @pytest.fixture(scope="session")
-def dashboard_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``segmint demo --customers 1500`` once per session."""
-    folder = tmp_path_factory.mktemp("dashboard")
-    path = folder / "demo.duckdb"
-    made = segmint(
-        path, "demo", "--customers", CUSTOMERS, "--out", str(folder / "demo-data"), "--json"
-    )
-    assert made.returncode == 0, made.stderr
-    return path
+def dashboard_workspace(demo_run: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's ``segmint demo`` workspace (1,500 customers) to serve."""
+    return demo_run.copy_to(tmp_path_factory.mktemp("dashboard"))
 
 
 @pytest.fixture(scope="session")
@@ -59,27 +52,16 @@ def dashboard(
     dashboard_workspace: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Dashboard]:
     """One server for the session, with a key of every kind (created before it starts)."""
-    keys = {}
-    for scope, extra in (
-        ("read", []),
-        ("write", []),
-        ("admin", []),
-        ("storefront", ["--route", "customer-segments", "--origin", "https://shop.example.com"]),
-    ):
-        level = "read" if scope == "storefront" else scope
-        made = segmint(
-            dashboard_workspace,
-            "api-key",
-            "create",
-            "--scope",
-            level,
-            "--name",
-            scope,
-            *extra,
-            "--json",
-        )
-        assert made.returncode == 0, made.stderr
-        keys[scope] = json.loads(made.stdout)[0]["key"]
+    with Workspace(dashboard_workspace) as ws:
+        scopes = ("read", "write", "admin")
+        keys = {scope: create_key(ws.store, scope, name=scope)[1] for scope in scopes}
+        keys["storefront"] = create_key(
+            ws.store,
+            "read",
+            name="storefront",
+            routes=["customer-segments"],
+            origins=["https://shop.example.com"],
+        )[1]
     reference = tmp_path_factory.mktemp("reference") / "demo.duckdb"
     shutil.copyfile(dashboard_workspace, reference)
     server = start_server(dashboard_workspace, keys["admin"])

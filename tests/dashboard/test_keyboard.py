@@ -8,7 +8,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-PAGES = ("/", "/segments", "/rfm", "/campaigns", "/rules", "/customers")
+PAGES = ("/", "/segments", "/rules")
 MAX_TABS = 600
 FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]), select, textarea"
 
