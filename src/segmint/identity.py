@@ -144,3 +144,33 @@ def lookup_candidates(key: str, country: str, store: Store | None = None) -> lis
     if row["phone"]:
         out.append(f"phone:{row['phone']}")
     return [*out, f"shopify:{key}", f"uci:{key}"]
+
+
+def surviving_id(store: Store, customer_id: str) -> str:
+    """Follow merge redirects from a segmint id to the customer it is now part of."""
+    merges = store.table("merges")
+    seen: set[str] = set()
+    current = customer_id
+    while current not in seen:
+        seen.add(current)
+        following = store.scalar(merges.filter(merges.merged_id == current).surviving_id.max())
+        if not isinstance(following, str):  # None, or NaN from an empty max
+            break
+        current = following
+    return current
+
+
+def find_customer_id(store: Store, key: str, country: str) -> str | None:
+    """The customer ``key`` names: a segmint id (a merged one leads to the survivor), or an
+    identity (email, phone, namespaced or bare source id); None when nobody matches."""
+    key = key.strip()
+    if not key:
+        return None
+    customers = store.table("customers")
+    if key.startswith("c_"):
+        current = surviving_id(store, key)
+        if store.scalar(customers.filter(customers.customer_id == current).count()):
+            return current
+    identities = store.table("identities")
+    named = identities.filter(identities.identity.isin(lookup_candidates(key, country, store)))
+    return store.scalar(customers.semi_join(named, "customer_id").customer_id.min())

@@ -21,7 +21,7 @@ from segmint.engine import Engine
 from segmint.errors import SegmintError
 from segmint.features.tables import stored_features
 from segmint.history import check_recorded, checked_segments, latest_observed, segment_history
-from segmint.identity import lookup_candidates
+from segmint.identity import find_customer_id, surviving_id
 from segmint.importers.base import ImportOptions
 from segmint.importing import ImportResult, import_file
 from segmint.predict import PredictResult, predict
@@ -163,27 +163,15 @@ class Workspace:
 
     def resolve_customer_id(self, customer_id: str) -> str | None:
         """Follow merge redirects: an id handed out earlier still finds its customer."""
-        merges = self.store.table("merges")
-        seen = set()
-        current = customer_id
-        while current not in seen:
-            seen.add(current)
-            nxt = merges.filter(merges.merged_id == current).surviving_id.max().execute()
-            if not isinstance(nxt, str):  # None, or NaN from an empty max
-                break
-            current = nxt
+        current = surviving_id(self.store, customer_id)
         customers = self.store.table("customers")
-        exists = customers.filter(customers.customer_id == current).count().execute()
+        exists = self.store.scalar(customers.filter(customers.customer_id == current).count())
         return current if exists else None
 
     def find_customer(self, key: str) -> dict[str, Any] | None:
         """A customer by segmint id (or a merged one), source id, email or phone."""
-        customer_id = self.resolve_customer_id(key) if key.startswith("c_") else None
-        if customer_id is None:
-            identities = self.store.table("identities")
-            candidates = lookup_candidates(key, self.settings["default_phone_country"])
-            found = identities.filter(identities.identity.isin(candidates))
-            customer_id = found.customer_id.min().to_pyarrow().as_py()
+        country = self.settings["default_phone_country"]
+        customer_id = find_customer_id(self.store, key, country)
         if customer_id is None:
             return None
         customers = self.store.table("customers")

@@ -26,7 +26,7 @@ import sqlglot.expressions as sge
 from segmint.activation.suppressions import ERASED, add_tombstones, identifier_hash
 from segmint.activation.suppressions import TABLE as SUPPRESSIONS
 from segmint.errors import SegmintError
-from segmint.identity import lookup_candidates
+from segmint.identity import find_customer_id, lookup_candidates
 from segmint.importers.base import Batch
 from segmint.importers.events import UNKNOWN_SEGMINT_ID
 from segmint.readers.base import Reject
@@ -102,38 +102,6 @@ class ErasureResult:
 
 
 # -- finding the customer -------------------------------------------------------------------
-def surviving_id(store: Store, customer_id: str) -> str:
-    """Follow merge redirects from a segmint id to the customer it is now part of."""
-    merges = store.table("merges")
-    seen: set[str] = set()
-    current = customer_id
-    while current not in seen:
-        seen.add(current)
-        found = merges.filter(merges.merged_id == current).surviving_id.max()
-        following = found.to_pyarrow().as_py()
-        if following is None:
-            break
-        current = following
-    return current
-
-
-def find_customer_id(store: Store, key: str, country: str) -> str | None:
-    """The customer a key names (as :meth:`segmint.workspace.Workspace.find_customer`), or
-    None."""
-    key = key.strip()
-    customer_id = surviving_id(store, key) if key.startswith("c_") else None
-    if customer_id is None or not _exists(store, customer_id):
-        identities = store.table("identities")
-        found = identities.filter(identities.identity.isin(lookup_candidates(key, country)))
-        customer_id = found.customer_id.min().to_pyarrow().as_py()
-    return customer_id if customer_id is not None and _exists(store, customer_id) else None
-
-
-def _exists(store: Store, customer_id: str) -> bool:
-    customers = store.table("customers")
-    return bool(customers.filter(customers.customer_id == customer_id).count().execute())
-
-
 def merged_ids(store: Store, customer_id: str) -> list[str]:
     """The customer's id and every id merged into it (directly or through other merges)."""
     merges = store.table("merges")
@@ -181,7 +149,9 @@ def erasure_target(store: Store, key: str, country: str) -> ErasureTarget:
 
 
 def _unknown_hint(store: Store, key: str, country: str) -> str | None:
-    candidates = [c for c in lookup_candidates(key, country) if c.startswith(("email:", "phone:"))]
+    candidates = [
+        c for c in lookup_candidates(key, country, store) if c.startswith(("email:", "phone:"))
+    ]
     if not candidates:
         return None
     probe = ibis.memtable(pa.table({"identity": candidates}))

@@ -16,7 +16,7 @@ import ibis.expr.types as ir
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from segmint.activation.erasure import surviving_id
+from segmint import identity
 from segmint.api.errors import ApiError
 from segmint.dashboard import charts
 from segmint.dashboard.session import Session
@@ -31,7 +31,6 @@ from segmint.dashboard.web import (
     twin_key,
 )
 from segmint.features.tables import latest_run_as_of, stored_features
-from segmint.identity import lookup_candidates
 from segmint.segments.explain import explain
 from segmint.settings import Settings
 from segmint.store import Store
@@ -111,20 +110,10 @@ MATCH_COLUMNS = ("customer_id", "email", "phone", "first_name", "last_name", "ci
 
 # -- finding a customer -----------------------------------------------------------------------
 def find_customer_id(store: Store, key: str) -> str | None:
-    """The customer ``key`` names: a segmint id (merged ones lead to the survivor), or an
-    identity (email, phone, ``shopify:`` or bare source id), as ``Workspace.find_customer``."""
-    key = key.strip()
-    if not key:
-        return None
-    customers = store.table("customers")
-    if key.startswith("c_"):
-        current = surviving_id(store, key)
-        if store.scalar(customers.filter(customers.customer_id == current).count()):
-            return current
+    """The customer ``key`` names (:func:`segmint.identity.find_customer_id`), with the
+    workspace's default phone country."""
     country = Settings(store.settings())["default_phone_country"]
-    identities = store.table("identities")
-    named = identities.filter(identities.identity.isin(lookup_candidates(key, country, store)))
-    return store.scalar(customers.semi_join(named, "customer_id").customer_id.min())
+    return identity.find_customer_id(store, key, country)
 
 
 def search(store: Store, q: str) -> dict[str, Any]:
