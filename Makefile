@@ -25,7 +25,7 @@ chromium:
 
 test: $(STAMP) chromium
 	$(BIN)/python -m ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests benchmarks

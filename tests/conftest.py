@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from segmint.workspace import Workspace  # noqa: E402
 
+pytest_plugins = ("scheduling",)
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEMO_CUSTOMERS = "1500"
 
