@@ -416,8 +416,10 @@ def rfm_grid(work: Path) -> dict[int, list[str]]:
 
 
 def import_ibis_lazy_modules() -> None:
-    """Import what Ibis imports on its first query (pandas), so that segmint's timings, like
-    the pandas run's, start after the imports."""
+    """Import what Ibis imports on its first connection and query (its DuckDB backend and
+    SQL compiler, pandas), so that segmint's timings, like the pandas and polars runs', start
+    after the imports."""
+    import ibis.backends.duckdb  # noqa: F401
     import pandas  # noqa: F401
 
 

@@ -21,8 +21,10 @@ together (``"545"``); ``rfm_group`` is the R x F grid's group (:data:`RFM_GRID`)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -80,28 +82,46 @@ class RfmCutPoints:
 
 
 def nearest_rank_cut_points(values: ir.Column, quantiles: tuple[float, ...]) -> tuple[float, ...]:
-    """The values at ranks ``ceil(q * n)`` (1-based, ascending, exact), computed in the engine.
+    """The values at ranks ``ceil(q * n)`` (1-based, ascending, exact), computed in the engine;
+    ``()`` when there are none."""
+    return nearest_rank_cut_points_of({"values": (values, quantiles)})["values"]
 
-    No sort of the ``n`` values: each distinct value is counted once, and the value at rank
-    ``r`` is the smallest whose running count reaches ``r``.
+
+def nearest_rank_cut_points_of(
+    columns: Mapping[str, tuple[ir.Column, tuple[float, ...]]],
+) -> dict[str, tuple[float, ...]]:
+    """:func:`nearest_rank_cut_points` of several columns (each with its quantiles), in one
+    query.
+
+    No sort of the values: each distinct value of a column is counted once, and the value at
+    rank ``r`` is the smallest whose running count reaches ``r``. Values are compared as
+    doubles (exact for integers and for money of up to 15 digits).
     """
-    table = values.name("v").as_table().filter(ibis._.v.notnull())
-    counts = table.group_by("v").aggregate(n=ibis._.count())
+    names = list(columns)
+    parts = [
+        values.cast("float64").name("v").as_table().filter(ibis._.v.notnull()).mutate(k=k)
+        for k, (values, _) in enumerate(columns.values())
+    ]
+    stacked = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    counts = stacked.group_by(["k", "v"]).aggregate(n=ibis._.count())
     running = counts.mutate(
-        upto=counts.n.sum().over(ibis.cumulative_window(order_by="v")),
-        total=counts.n.sum().over(),
+        upto=counts.n.sum().over(ibis.cumulative_window(group_by="k", order_by="v")),
+        total=counts.n.sum().over(group_by="k"),
     )
-    picked = running.aggregate(
-        total=running.total.max(),
-        **{
-            f"q{i}": running.v.min(where=running.upto >= nearest_rank(running.total, q))
-            for i, q in enumerate(quantiles)
-        },
-    )
-    row = picked.to_pyarrow().to_pylist()[0]
-    if not row["total"]:
-        return ()
-    return tuple(float(row[f"q{i}"]) for i in range(len(quantiles)))
+    picks: dict[str, ir.Scalar] = {}
+    for k, (_, quantiles) in enumerate(columns.values()):
+        mine = running.k == k
+        picks[f"n{k}"] = running.total.max(where=mine)
+        for i, q in enumerate(quantiles):
+            reached = mine & (running.upto >= nearest_rank(running.total, q))
+            picks[f"q{k}_{i}"] = running.v.min(where=reached)
+    row = running.aggregate(**picks).to_pyarrow().to_pylist()[0]
+    return {
+        name: tuple(float(row[f"q{k}_{i}"]) for i in range(len(columns[name][1])))
+        if row[f"n{k}"]
+        else ()
+        for k, name in enumerate(names)
+    }
 
 
 def nearest_rank(n: ir.IntegerValue, q: float) -> ir.IntegerValue:
@@ -116,45 +136,55 @@ def rfm_cut_points(features: ir.Table) -> RfmCutPoints:
     buyers = features.filter(features[NUMBER_OF_ORDERS] > 0)
     repeat = buyers.filter(buyers[NUMBER_OF_ORDERS] > 1)
     return RfmCutPoints(
-        recency=nearest_rank_cut_points(buyers[DAYS_SINCE_LAST_ORDER], QUINTILES),
-        frequency=nearest_rank_cut_points(repeat[NUMBER_OF_ORDERS], QUARTILES),
-        monetary=nearest_rank_cut_points(buyers[NET_SALES].cast("float64"), QUINTILES),
+        **nearest_rank_cut_points_of(
+            {
+                "recency": (buyers[DAYS_SINCE_LAST_ORDER], QUINTILES),
+                "frequency": (repeat[NUMBER_OF_ORDERS], QUARTILES),
+                "monetary": (buyers[NET_SALES], QUINTILES),
+            }
+        )
     )
 
 
-def _exceeded(value: ir.NumericValue, cuts: tuple[float, ...]) -> ir.IntegerValue:
-    """How many cut points ``value`` is strictly above."""
-    total = ibis.literal(0)
-    for cut in cuts:
-        total = total + ibis.ifelse(value > cut, 1, 0)
-    return total
+def _ladder(
+    value: ir.NumericValue, cuts: tuple[float, ...], first: int, step: int, *before: Any
+) -> ir.IntegerValue:
+    """``first + step * k``, ``k`` the number of cut points ``value`` is strictly above, after
+    the ``before`` branches: one ``CASE`` from the highest cut point down, the first exceeded
+    giving the count (cheaper than summing a ``CASE`` per cut point)."""
+    above = [
+        (value > cut, first + step * k) for k, cut in reversed(list(enumerate(sorted(cuts), 1)))
+    ]
+    return ibis.cases(*before, *above, else_=first).cast("int8")
 
 
 def with_rfm(features: ir.Table, cuts: RfmCutPoints, grid: RfmGrid = RFM_GRID) -> ir.Table:
     """``features`` plus the RFM scores, cell and group (``grid``: R -> groups of F 1..5)."""
-    has_orders = features[NUMBER_OF_ORDERS] > 0
-    recency = 5 - _exceeded(features[DAYS_SINCE_LAST_ORDER], cuts.recency)
-    frequency = ibis.ifelse(
-        features[NUMBER_OF_ORDERS] > 1,
-        2 + _exceeded(features[NUMBER_OF_ORDERS], cuts.frequency),
-        1,
-    )
-    monetary = 1 + _exceeded(features[NET_SALES].cast("float64"), cuts.monetary)
+    orders = features[NUMBER_OF_ORDERS]
+    unscored = (~(orders > 0).fill_null(False), ibis.null("int8"))
     scored = features.mutate(
         **{
-            RECENCY_SCORE: ibis.ifelse(has_orders, recency, ibis.null()).cast("int8"),
-            FREQUENCY_SCORE: ibis.ifelse(has_orders, frequency, ibis.null()).cast("int8"),
-            MONETARY_SCORE: ibis.ifelse(has_orders, monetary, ibis.null()).cast("int8"),
+            RECENCY_SCORE: _ladder(features[DAYS_SINCE_LAST_ORDER], cuts.recency, 5, -1, unscored),
+            FREQUENCY_SCORE: _ladder(orders, cuts.frequency, 2, 1, unscored, (orders <= 1, 1)),
+            MONETARY_SCORE: _ladder(
+                features[NET_SALES].cast("float64"), cuts.monetary, 1, 1, unscored
+            ),
         }
     )
-    r, f = scored[RECENCY_SCORE], scored[FREQUENCY_SCORE]
-    cell = r.cast("string") + f.cast("string") + scored[MONETARY_SCORE].cast("string")
-    group = ibis.cases(
-        *[
-            ((r == rs) & (f == fs), name)
-            for rs, row in sorted(grid.items())
-            for fs, name in enumerate(row, start=1)
-        ],
-        else_=ibis.null("string"),
-    )
-    return scored.mutate(**{RFM_CELL: cell, RFM_GROUP: group})
+    r, f, m = scored[RECENCY_SCORE], scored[FREQUENCY_SCORE], scored[MONETARY_SCORE]
+    cell = (r.cast("int16") * 100 + f * 10 + m).cast("string")  # three digits 1-5
+    return scored.mutate(**{RFM_CELL: cell, RFM_GROUP: rfm_group_of(r, f, grid)})
+
+
+def rfm_group_of(r: ir.IntegerValue, f: ir.IntegerValue, grid: RfmGrid) -> ir.StringValue:
+    """The grid's group of scores ``r`` and ``f`` (null off the grid): a ``CASE`` on R, each
+    branch a ``CASE`` on F over runs of equal neighbouring groups."""
+    rows = [(r == rs, _group_by_frequency(f, row)) for rs, row in sorted(grid.items())]
+    return ibis.cases(*rows, else_=ibis.null("string"))
+
+
+def _group_by_frequency(f: ir.IntegerValue, row: tuple[str, ...]) -> ir.StringValue:
+    runs = [
+        (f <= fs, name) for fs, name in enumerate(row, start=1) if fs == len(row) or row[fs] != name
+    ]
+    return ibis.cases(*runs, else_=ibis.null("string"))

@@ -12,13 +12,14 @@ from __future__ import annotations
 import graphlib
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
 from segmint.errors import ConfigError
-from segmint.features.rfm import nearest_rank_cut_points
+from segmint.features.rfm import nearest_rank_cut_points_of
 from segmint.features.tables import Tables
 from segmint.rules import RuleError, compile_rule, parse_rule
 from segmint.rules import ast as A
@@ -28,7 +29,8 @@ from segmint.segments.library import SegmentDef
 
 def store_statistics(features: ir.Table) -> dict[str, float]:
     """Averages and net-sales percentiles among customers with orders, and predicted-CLV
-    percentiles among customers with predictions."""
+    percentiles among customers with predictions (0 without; the column is missing from a
+    table of some features only)."""
     buyers = features.filter(features.number_of_orders > 0)
     means = (
         buyers.aggregate(
@@ -38,9 +40,12 @@ def store_statistics(features: ir.Table) -> dict[str, float]:
         .to_pyarrow()
         .to_pylist()[0]
     )
-    cuts = nearest_rank_cut_points(buyers.net_sales.cast("float64"), (0.95, 0.75, 0.5))
-    p95, p75, p50 = cuts or (0.0, 0.0, 0.0)
-    clv_p95, clv_p80 = _predicted_clv_cuts(features)
+    columns = {"net_sales": (buyers.net_sales, (0.95, 0.75, 0.5))}
+    if "predicted_clv_12m" in features.columns:
+        columns["clv"] = (features.predicted_clv_12m, (0.95, 0.8))
+    cuts = nearest_rank_cut_points_of(columns)
+    p95, p75, p50 = cuts["net_sales"] or (0.0, 0.0, 0.0)
+    clv_p95, clv_p80 = cuts.get("clv") or (0.0, 0.0)
     return {
         "avg_aov": round(means["avg_aov"] or 0.0, 2),
         "avg_amount_spent": round(means["avg_amount_spent"] or 0.0, 2),
@@ -50,16 +55,6 @@ def store_statistics(features: ir.Table) -> dict[str, float]:
         "predicted_clv_p95": clv_p95,
         "predicted_clv_p80": clv_p80,
     }
-
-
-def _predicted_clv_cuts(features: ir.Table) -> tuple[float, float]:
-    """The 95th and 80th percentiles of predicted CLV; 0 without predictions (or without the
-    column, for a table of some features only)."""
-    if "predicted_clv_12m" not in features.columns:
-        return 0.0, 0.0
-    clv = features.predicted_clv_12m.cast("float64")
-    found = nearest_rank_cut_points(clv, (0.95, 0.8))
-    return (found[0], found[1]) if found else (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -75,11 +70,17 @@ class Resolved:
     rules: dict[str, str]
     final: dict[str, ir.BooleanValue]
     before_exclusions: dict[str, ir.BooleanValue]
+    raw: dict[str, ir.BooleanValue]  # each rule alone, no group exclusions
 
     def segment_of(self, family: list[SegmentDef]) -> ir.StringValue:
         """The slug of the segment of an exclusive ``family`` each customer is in (empty for
-        none), as one column over the features table: no member rows, no join."""
-        cases = [(self.final[s.slug], s.slug) for s in family]
+        none), as one column over the features table: no member rows, no join.
+
+        In priority order a ``CASE`` over the rules alone already excludes the earlier
+        segments (the first rule that holds wins), so the exclusions are not repeated."""
+        ranked = all(a.priority <= b.priority for a, b in pairwise(family))
+        rules = self.raw if ranked else self.final
+        cases = [(rules[s.slug], s.slug) for s in family]
         return ibis.cases(*cases, else_=ibis.null("string"))
 
 
@@ -110,7 +111,7 @@ def resolve(
             before[slug] = compile_rule(unexcluded, features, catalog, as_of, calls)
         elif excluded and not by_slug[slug].built_in:
             before[slug] = raw[slug]
-    return Resolved(rules=rules, final=final, before_exclusions=before)
+    return Resolved(rules=rules, final=final, before_exclusions=before, raw=raw)
 
 
 #: Column prefix, in the flags table, of each excluding segment's audience before exclusions.
