@@ -93,18 +93,30 @@ class BetaGeoModel(MaximumLikelihoodModel):
         T: ArrayLike,  # noqa: N803
     ) -> np.ndarray:
         """:meth:`expected_purchases` for each of several horizons, one row per horizon
-        (CLV asks for twelve). P(alive) is computed once, and the hypergeometric term, which
+        (CLV asks for twelve)."""
+        return self.expected_purchases_and_alive(horizons, frequency, recency, T)[0]
+
+    def expected_purchases_and_alive(
+        self,
+        horizons: ArrayLike,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,  # noqa: N803
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`expected_purchases` for each horizon (one row per horizon) and
+        :meth:`probability_alive`, which is computed once; the hypergeometric term, which
         depends on ``x`` and ``T`` alone, once per distinct ``(x, T)`` pair and horizon (a
         summary in whole days has a few such pairs per ten customers)."""
         params = self._require_fitted()
         x, t_x, age = checked_summary(frequency, recency, T)
-        alive = np.exp(-_log_odds_denominator(*params, x, t_x, age)).ravel()
+        alive = np.exp(-_log_odds_denominator(*params, x, t_x, age))
         (pair_x, pair_age), where = distinct_rows(x.ravel(), age.ravel())
+        flat = alive.ravel()
         rows = [
-            (_orders_if_alive(params, t, pair_x, pair_age)[where] * alive).reshape(x.shape)
+            (_orders_if_alive(params, t, pair_x, pair_age)[where] * flat).reshape(x.shape)
             for t in np.atleast_1d(np.asarray(horizons, dtype=float))
         ]
-        return np.array(rows)
+        return np.array(rows), alive
 
     def expected_purchases_new(self, t: ArrayLike) -> np.ndarray:
         """Expected orders in a new customer's first ``t`` time units (equation 9)."""
@@ -137,13 +149,15 @@ class BetaGeoModel(MaximumLikelihoodModel):
         frequency: ArrayLike,
         recency: ArrayLike,
         T: ArrayLike,  # noqa: N803
+        alive: ArrayLike | None = None,
     ) -> np.ndarray:
         """The ``t`` at which the next order becomes more likely than not (solving
         ``probability_no_order(t) = 1/2``); NaN when the customer is more likely gone
-        (``P(alive) <= 1/2``), for whom no such time exists."""
+        (``P(alive) <= 1/2``), for whom no such time exists. ``alive``: the customers'
+        :meth:`probability_alive`, when already computed."""
         r, alpha, _, _ = self._require_fitted()
         x, t_x, age = checked_summary(frequency, recency, T)
-        alive = self._alive(x, t_x, age)
+        alive = self._alive(x, t_x, age) if alive is None else np.asarray(alive, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             remaining = 1 - 0.5 / alive
             t = (alpha + age) * np.expm1(-np.log(remaining) / (r + x))

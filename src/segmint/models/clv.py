@@ -45,9 +45,22 @@ def customer_lifetime_value(
         raise ValueError("the CLV horizon must be at least one month")
     if monthly_discount < 0:
         raise ValueError("the monthly discount rate cannot be negative")
-    month = units_per_month(orders_model.time_unit)
-    ends = month * np.arange(1, months + 1)
+    ends = month_ends(orders_model.time_unit, months)
     by_month_end = orders_model.expected_purchases_by_horizon(ends, frequency, recency, T)
+    return discounted_value(by_month_end, spend_per_order, monthly_discount)
+
+
+def month_ends(time_unit: str, months: int) -> np.ndarray:
+    """The end of each of the next ``months`` months, in the model's time units."""
+    return units_per_month(time_unit) * np.arange(1, months + 1)
+
+
+def discounted_value(
+    by_month_end: np.ndarray, spend_per_order: ArrayLike, monthly_discount: float
+) -> np.ndarray:
+    """CLV from the expected orders by each month's end (one row per month): each month's
+    orders times the spend per order, discounted monthly."""
+    months = len(by_month_end)
     in_month = np.diff(by_month_end, axis=0, prepend=0.0)
     discounts = (1 + monthly_discount) ** -np.arange(1.0, months + 1)
     return np.tensordot(discounts, in_month, axes=1) * np.asarray(spend_per_order, dtype=float)

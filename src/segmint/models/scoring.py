@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from segmint.models.bgnbd import BetaGeoModel
-from segmint.models.clv import churn_risk_tier, customer_lifetime_value
+from segmint.models.clv import churn_risk_tier, discounted_value, month_ends
 from segmint.models.gammagamma import GammaGammaModel
 from segmint.models.summary import TIME_UNITS
 
@@ -127,19 +127,13 @@ def score_batch(
     t_x = _floats(batch, "recency")
     age = _floats(batch, "T")
     zbar = _floats(batch, "monetary_value")
-    horizon = ORDERS_HORIZON_DAYS / models.days_per_unit
-    alive = models.orders.probability_alive(x, t_x, age)
+    # one pass over the customers: the 90-day horizon, then the end of each CLV month
+    months = month_ends(models.orders.time_unit, CLV_MONTHS)
+    horizons = [ORDERS_HORIZON_DAYS / models.days_per_unit, *months]
+    expected, alive = models.orders.expected_purchases_and_alive(horizons, x, t_x, age)
     spend = models.spend.expected_spend(x, zbar)
-    clv = customer_lifetime_value(
-        models.orders,
-        spend,
-        x,
-        t_x,
-        age,
-        months=CLV_MONTHS,
-        monthly_discount=models.monthly_discount,
-    )
-    waiting = models.orders.median_time_to_next_order(x, t_x, age) * models.days_per_unit
+    clv = discounted_value(expected[1:], spend, models.monthly_discount)
+    waiting = models.orders.median_time_to_next_order(x, t_x, age, alive) * models.days_per_unit
     columns = {
         "customer_id": _array(batch, "customer_id"),
         "frequency": pa.array(x.astype(np.int64)),
@@ -147,7 +141,7 @@ def score_batch(
         "T": pa.array(age),
         "monetary_value": pa.array(zbar),
         "p_alive": pa.array(alive),
-        "expected_orders_90d": pa.array(models.orders.expected_purchases(horizon, x, t_x, age)),
+        "expected_orders_90d": pa.array(expected[0]),
         "predicted_spend_per_order": pa.array(_finite_or_null(spend)),
         "predicted_clv_12m": pa.array(_finite_or_null(clv)),
         "next_order_date": next_order_dates(as_of, waiting),
