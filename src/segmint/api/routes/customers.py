@@ -38,10 +38,8 @@ async def customer_segments(
 ) -> JSONResponse:
     service: Service = request.app.state.service
     index = service.index
-    customer_id = index.customer_id(key)
-    if customer_id is None and _needs_normalizing(key):
-        customer_id = await run_in_threadpool(_slow_lookup, service, index, key)
-    if customer_id is None or customer_id not in index.customers:
+    customer_id = await find_indexed_customer(service, index, key)
+    if customer_id is None:
         raise ApiError(404, "no customer matches this key", field="key")
     body: dict[str, Any] = {
         "customer_id": customer_id,
@@ -53,6 +51,15 @@ async def customer_segments(
         names = [n.strip() for n in features.split(",") if n.strip()]
         body["features"] = await run_in_threadpool(_features, service, customer_id, names)
     return JSONResponse(body)
+
+
+async def find_indexed_customer(service: Service, index: MembershipIndex, key: str) -> str | None:
+    """The indexed customer a key names: looked up as given, then normalized the way imports
+    normalize (off the event loop) when it could still name someone."""
+    customer_id = index.customer_id(key)
+    if customer_id is None and _needs_normalizing(key):
+        customer_id = await run_in_threadpool(_slow_lookup, service, index, key)
+    return customer_id if customer_id in index.customers else None
 
 
 def _needs_normalizing(key: str) -> bool:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from segmint.api.auth import require
 from segmint.api.errors import ApiError
-from segmint.api.routes.customers import _needs_normalizing, _slow_lookup
+from segmint.api.routes.customers import find_indexed_customer
 from segmint.api.service import Service
 from segmint.storefront import EXPIRED, check_token, stored_secret
 
@@ -79,10 +79,8 @@ async def storefront_segments(
         field = "expires" if problem is EXPIRED else "token"
         raise ApiError(403, problem.message, code=problem.code, field=field)
     index = service.index
-    customer_id = index.customer_id(customer)
-    if customer_id is None and _needs_normalizing(customer):
-        customer_id = await run_in_threadpool(_slow_lookup, service, index, customer)
-    if customer_id is None or customer_id not in index.customers:
+    customer_id = await find_indexed_customer(service, index, customer)
+    if customer_id is None:
         raise ApiError(404, "no customer matches this id", field="customer")
     return JSONResponse(
         {
