@@ -5,7 +5,6 @@ a click on a drawn cell lists exactly that cell's members."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -13,14 +12,9 @@ import duckdb
 import httpx
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 
-from segmint.api.app import create_app
-from segmint.api.keys import create_key
-from segmint.api.service import Service
 from segmint.dashboard.pages import customers, rfm
 from segmint.dashboard.web import NAV, templates
-from segmint.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -292,28 +286,6 @@ def test_partial_search_lists_the_matches_and_none_says_so(signed_in, dashboard,
 
 
 # -- without data ---------------------------------------------------------------------------
-def test_the_pages_render_before_the_first_refresh(tmp_path: Path):
-    Workspace(tmp_path / "new.duckdb").close()
-    service = Service.open(tmp_path / "new.duckdb")
-    try:
-        with service.writing() as store:
-            key = create_key(store, "read")[1]
-        service.keys.reload()
-        with TestClient(create_app(service)) as client:
-            client.get("/signin")
-            token = client.cookies.get("segmint_signin")
-            client.post("/signin", data={"key": key, "token": token, "next": "/"})
-            grid = client.get("/rfm")
-            assert grid.status_code == 200 and "segmint refresh" in grid.text
-            assert client.get("/rfm/cell?r=5&f=5").status_code == 404
-            found = client.get("/customers?q=ann@example.com")
-            assert found.status_code == 200 and "No customer matches" in found.text
-            headers = {"Authorization": f"Bearer {key}"}
-            assert client.get("/v1/views/rfm", headers=headers).json()["cells"] == []
-    finally:
-        service.close()
-
-
 def test_the_grid_is_the_one_the_refresh_recorded():
     recorded = {
         "rfm_grid": {
