@@ -12,9 +12,10 @@ from benchmark_run import run_benchmark
 
 @pytest.mark.slow
 def test_refresh_benchmark_at_a_tiny_size(tmp_path: Path):
-    args = ("--customers", "2000", "--orders", "10000", "--events", "3000", "--keep")
-    out = run_benchmark("refresh.py", *args, str(tmp_path))
+    args = ("--customers", "2000", "--orders", "10000", "--events", "3000", "--repeat", "2")
+    out = run_benchmark("refresh.py", *args, "--keep", str(tmp_path))
     assert "generated 2,000 customers, 10,000 orders" in out
+    assert "each comparison run 2 times in turn" in out
     for label in ("segmint refresh", "segmint RFM + value", "pandas", "arrow floor"):
         assert re.search(rf"^{re.escape(label)}\s+\d+\.\d\d\s", out, re.M), out
     assert re.search(
