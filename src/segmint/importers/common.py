@@ -58,8 +58,8 @@ def drop_exact_duplicates(store: Store, table: pa.Table) -> tuple[pa.Table, list
 def first_in_file_order(rows: ir.Table, column: str) -> ir.Value:
     """Aggregate: the column's first non-null value in file (row) order.
 
-    ``argmin`` over the row number rather than an ordered ``first``: DuckDB can spill it,
-    where an ordered aggregate buffers every value of a group in memory.
+    Ibis writes ``argmin`` as an ordered ``first`` on DuckDB (``FIRST(x ORDER BY row)``), which
+    buffers a group's values: fine for the few rows an order or a customer has in one file.
     """
     return rows[column].argmin(rows[ROW], where=rows[column].notnull())
 
