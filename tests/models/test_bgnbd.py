@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
+from segmint.models import base
 from segmint.models.bgnbd import (
     BetaGeoModel,
     negative_log_likelihood,
@@ -38,6 +39,30 @@ def test_cdnow_estimates_match_the_paper(fitted: BetaGeoModel):
 
 def test_cdnow_conditional_expectation_matches_the_paper(fitted: BetaGeoModel):
     assert fitted.expected_purchases(39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=0.001)
+
+
+def test_a_fit_warmed_up_on_a_sample_finds_the_same_estimates(
+    fitted: BetaGeoModel, cdnow: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+):
+    """Large data first fits every k-th customer, then all of them from there: the warm-up
+    only moves the start (here forced at CDNOW's size: 2,357 customers, a sample of ~340)."""
+    samples: list[float] = []
+    warm_start = base._warm_start
+
+    def spied(sample: base.Objective, logs: np.ndarray):
+        samples.append(sample.customers)
+        return warm_start(sample, logs)
+
+    monkeypatch.setattr(base, "WARM_UP_FROM", 1000)
+    monkeypatch.setattr(base, "WARM_UP_ROWS", 300)
+    monkeypatch.setattr(base, "_warm_start", spied)
+    warm = BetaGeoModel().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert samples == [len(cdnow[:: len(cdnow) // 300])]
+    assert warm.converged_ and warm.customers_ == 2357
+    assert warm.log_likelihood_ == pytest.approx(fitted.log_likelihood_, abs=1e-6)
+    for name, value in fitted.params_.items():
+        assert warm.params_[name] == pytest.approx(value, rel=1e-4), name
+        assert warm.standard_errors_[name] == pytest.approx(fitted.standard_errors_[name], 1e-3)
 
 
 def test_standard_errors_come_from_the_curvature(fitted: BetaGeoModel, cdnow: pd.DataFrame):
@@ -111,6 +136,26 @@ def test_expected_purchases_by_horizon_equals_one_horizon_at_a_time(
         np.testing.assert_allclose(row, fitted.expected_purchases(t, *data), rtol=1e-13)
     one = fitted.expected_purchases_by_horizon([39.0], 2, 30.43, 38.86)
     assert one.shape == (1,) and one[0] == pytest.approx(1.226, abs=0.001)
+
+
+def test_a_horizon_table_remembers_pairs_across_batches(
+    fitted: BetaGeoModel, cdnow: pd.DataFrame
+):
+    """Scoring batch after batch with one table gives what each batch alone gives; pairs
+    seen in an earlier batch are taken from the table, not computed again."""
+    data = cdnow[["frequency", "recency", "T"]].to_numpy(dtype=float)
+    horizons = [12.86, 4.35, 8.7]
+    table = fitted.horizon_table(horizons)
+    for batch in (data[:1000], data[1000:], data[::7]):
+        expected, alive = fitted.expected_purchases_and_alive(horizons, *batch.T, table)
+        alone, alive_alone = fitted.expected_purchases_and_alive(horizons, *batch.T)
+        np.testing.assert_array_equal(expected, alone)
+        np.testing.assert_array_equal(alive, alive_alone)
+    distinct = {(x, age) for x, age in data[:, [0, 2]]}
+    assert len(table.pairs) == len(distinct) < len(data)
+    assert np.all(np.diff(table.pairs.real) >= 0)
+    with pytest.raises(ValueError, match="other horizons"):
+        fitted.expected_purchases_and_alive([1.0], *data[:5].T, table)
 
 
 def test_probability_alive_and_the_next_order(fitted: BetaGeoModel):

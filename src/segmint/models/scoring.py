@@ -26,7 +26,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from segmint.models.bgnbd import BetaGeoModel
+from segmint.models.bgnbd import BetaGeoModel, HorizonTable
 from segmint.models.clv import churn_risk_tier, discounted_value, month_ends
 from segmint.models.gammagamma import GammaGammaModel
 from segmint.models.summary import TIME_UNITS
@@ -98,9 +98,10 @@ def score_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Predictions (schema :data:`PREDICTIONS`) for every summary row of ``batches``, one
     batch at a time; ``as_of`` is the summary's calibration end."""
+    table = models.orders.horizon_table(horizons_of(models))
     for batch in batches:
         if batch.num_rows:
-            yield score_batch(batch, models, as_of)
+            yield score_batch(batch, models, as_of, table)
 
 
 def numbered(summary: ir.Table) -> ir.Table:
@@ -118,19 +119,28 @@ def summary_batches(staged: ir.Table, batch_size: int = BATCH_SIZE) -> Iterator[
         yield part.drop("_row").to_pyarrow()
 
 
+def horizons_of(models: FittedModels) -> list[float]:
+    """What scoring predicts orders over, in the models' time unit: the 90-day horizon,
+    then the end of each CLV month."""
+    months = month_ends(models.orders.time_unit, CLV_MONTHS)
+    return [ORDERS_HORIZON_DAYS / models.days_per_unit, *months]
+
+
 def score_batch(
-    batch: pa.RecordBatch | pa.Table, models: FittedModels, as_of: date
+    batch: pa.RecordBatch | pa.Table,
+    models: FittedModels,
+    as_of: date,
+    table: HorizonTable | None = None,
 ) -> pa.RecordBatch:
     """Predictions for one batch of summary rows (``customer_id, frequency, recency, T,
-    monetary_value``)."""
+    monetary_value``); ``table``: the :func:`horizons_of` table of earlier batches."""
     x = _floats(batch, "frequency")
     t_x = _floats(batch, "recency")
     age = _floats(batch, "T")
     zbar = _floats(batch, "monetary_value")
-    # one pass over the customers: the 90-day horizon, then the end of each CLV month
-    months = month_ends(models.orders.time_unit, CLV_MONTHS)
-    horizons = [ORDERS_HORIZON_DAYS / models.days_per_unit, *months]
-    expected, alive = models.orders.expected_purchases_and_alive(horizons, x, t_x, age)
+    expected, alive = models.orders.expected_purchases_and_alive(
+        horizons_of(models), x, t_x, age, table
+    )
     spend = models.spend.expected_spend(x, zbar)
     clv = discounted_value(expected[1:], spend, models.monthly_discount)
     waiting = models.orders.median_time_to_next_order(x, t_x, age, alive) * models.days_per_unit
