@@ -138,9 +138,7 @@ def test_expected_purchases_by_horizon_equals_one_horizon_at_a_time(
     assert one.shape == (1,) and one[0] == pytest.approx(1.226, abs=0.001)
 
 
-def test_a_horizon_table_remembers_pairs_across_batches(
-    fitted: BetaGeoModel, cdnow: pd.DataFrame
-):
+def test_a_horizon_table_remembers_pairs_across_batches(fitted: BetaGeoModel, cdnow: pd.DataFrame):
     """Scoring batch after batch with one table gives what each batch alone gives; pairs
     seen in an earlier batch are taken from the table, not computed again."""
     data = cdnow[["frequency", "recency", "T"]].to_numpy(dtype=float)
