@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -30,6 +31,9 @@ from segmint.models.bgnbd import BetaGeoModel, HorizonTable
 from segmint.models.clv import churn_risk_tier, discounted_value, month_ends
 from segmint.models.gammagamma import GammaGammaModel
 from segmint.models.summary import TIME_UNITS
+
+if TYPE_CHECKING:
+    from segmint.store import Store
 
 #: Expected orders are predicted over this many days (the ``expected_orders_90d`` feature).
 ORDERS_HORIZON_DAYS = 90
@@ -106,8 +110,20 @@ def score_batches(
 
 def numbered(summary: ir.Table) -> ir.Table:
     """``summary`` with a row number ``_row`` (0, 1, ...), to materialize once and read in
-    batches with :func:`summary_batches`."""
+    batches with :func:`summary_batches` (see :func:`stage_numbered`)."""
     return summary.mutate(_row=ibis.row_number())
+
+
+def stage_numbered(store: Store, name: str, summary: ir.Table) -> ir.Table:
+    """``summary`` materialized as the temporary table ``name``, :func:`numbered`.
+
+    The rows are materialized first and numbered after: numbering them in the query that
+    computes them would run that query's last steps on one thread (rows are numbered in
+    order), and the summary's list functions are most of its work."""
+    rows = store.stage(f"{name}_rows", summary)
+    staged = store.stage(name, numbered(rows))
+    store.con.drop_table(f"{name}_rows", force=True)
+    return staged
 
 
 def summary_batches(staged: ir.Table, batch_size: int = BATCH_SIZE) -> Iterator[pa.Table]:

@@ -42,14 +42,8 @@ TIME_UNITS: dict[str, int] = {"day": 1, "week": 7}
 
 def transactions(orders: ir.Table, refunds: ir.Table, as_of: date | None = None) -> ir.Table:
     """Per customer and local day with a counted order: ``customer_id, day, spend`` (net
-    sales of that day's orders, as ``decimal``), counting orders and refunds up to ``as_of``.
-
-    Sales and refunds are stacked and summed in one group-by (no join of the day table):
-    that group-by over every order is what the summary's time goes to."""
-    counted = counted_orders(orders, as_of)
-    sales = counted.select("customer_id", day=counted.placed_date, amount=counted.product_sales)
-    refunded = _refunds_by_day(orders, counted, refunds, as_of)
-    both = sales.union(refunded.select("customer_id", "day", amount=-refunded.amount))
+    sales of that day's orders, as ``decimal``), counting orders and refunds up to ``as_of``."""
+    both = _sales_and_refunds(orders, refunds, as_of)
     return both.group_by(["customer_id", "day"]).aggregate(spend=money_sum(both.amount))
 
 
@@ -61,28 +55,44 @@ def customer_summary(
 ) -> ir.Table:
     """``customer_id, frequency, recency, T, monetary_value, first_order_date`` per customer
     with a counted order up to ``calibration_end`` (inclusive; default: the latest day with
-    a counted order), times in ``time_unit`` (``day`` or ``week``)."""
+    a counted order), times in ``time_unit`` (``day`` or ``week``).
+
+    One group-by by customer, which also collects each customer's ``(day, amount)``
+    entries: the number of distinct days and the first day's spend are then found within
+    each customer's short list. Grouping by customer and day first (:func:`transactions`)
+    gives the same, but its hash table holds a group per customer-day (7.7 million for ten
+    million orders) and took half as long again."""
     days_per_unit = _days_per_unit(time_unit)
     if calibration_end is None:
         calibration_end = latest_order_date(orders)
-    days = transactions(orders, refunds, calibration_end)
-    per_customer = days.group_by("customer_id").aggregate(
-        first_order_date=days.day.min(),
-        _last=days.day.max(),
-        _transactions=days.count(),
-        _repeat_spend=money_sum(days.spend) - days.spend.argmin(days.day),
+    both = _sales_and_refunds(orders, refunds, calibration_end)
+    per_customer = both.group_by("customer_id").aggregate(
+        first_order_date=both.day.min(),
+        _last=both.day.max(),
+        _spend=money_sum(both.amount),
+        _entries=ibis.struct({"day": both.day, "amount": both.amount}).collect(),
     )
-    repeats = per_customer._transactions - 1
-    end = ibis.literal(calibration_end)
-    first = per_customer.first_order_date
-    return per_customer.select(
+    entries = per_customer._entries
+    counted = per_customer.select(
         "customer_id",
-        frequency=repeats.cast("int64"),
-        recency=_in_units(per_customer._last.delta(first, unit="day"), days_per_unit),
+        "first_order_date",
+        "_last",
+        _repeats=(entries.map(lambda e: e.day).unique().length() - 1).cast("int64"),
+        _repeat_spend=per_customer._spend
+        - entries.filter(lambda e: e.day == per_customer.first_order_date)
+        .map(lambda e: e.amount)
+        .sums(),
+    )
+    first, repeats = counted.first_order_date, counted._repeats
+    end = ibis.literal(calibration_end)
+    return counted.select(
+        "customer_id",
+        frequency=repeats,
+        recency=_in_units(counted._last.delta(first, unit="day"), days_per_unit),
         T=_in_units(end.delta(first, unit="day"), days_per_unit),
         monetary_value=ibis.ifelse(
             repeats > 0,
-            per_customer._repeat_spend.cast("float64") / repeats.cast("float64"),
+            counted._repeat_spend.cast("float64") / repeats.cast("float64"),
             ibis.literal(0.0),
         ),
         first_order_date=first,
@@ -135,6 +145,15 @@ def _days_per_unit(time_unit: str) -> int:
 
 def _in_units(days: ir.IntegerValue, days_per_unit: int) -> ir.FloatingValue:
     return days.cast("float64") / days_per_unit
+
+
+def _sales_and_refunds(orders: ir.Table, refunds: ir.Table, as_of: date | None) -> ir.Table:
+    """``customer_id, day, amount``: each counted order's net sales (positive) and each
+    counted refund's merchandise (negative) on the day of the transaction it belongs to."""
+    counted = counted_orders(orders, as_of)
+    sales = counted.select("customer_id", day=counted.placed_date, amount=counted.product_sales)
+    refunded = _refunds_by_day(orders, counted, refunds, as_of)
+    return sales.union(refunded.select("customer_id", "day", amount=-refunded.amount))
 
 
 def _refunds_by_day(
