@@ -305,6 +305,7 @@ def order_chunk(
             "product_amount": product_back / 100,
             "source": np.full(back.size, "shopify"),
             "import_id": np.ones(back.size, dtype=np.int64),
+            "order_date": day[back],
         }
     )
     return orders, lines, refunds

@@ -3,6 +3,7 @@ and an import that fails midway leaving every table exactly as it was."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -312,7 +313,7 @@ def test_the_version_1_workspace_gains_the_segment_columns(tmp_path: Path):
         ws.store.set_setting("schema_version", 1)
         old = ws.table("segment_versions").to_pyarrow().to_pylist()
     with Workspace(path) as ws:
-        assert ws.store.get_setting("schema_version") == 2
+        assert ws.store.get_setting("schema_version") == SCHEMA_VERSION
         versions = ws.table("segment_versions").to_pyarrow().to_pylist()
         assert [{k: r[k] for k in old[0]} for r in versions] == old
         assert all(r["version"] is None and r["definition"] is None for r in versions)
@@ -320,6 +321,27 @@ def test_the_version_1_workspace_gains_the_segment_columns(tmp_path: Path):
         latest = ws.table("segment_versions").filter(ibis._.refresh_id == 2)
         assert set(latest.version.to_pyarrow().to_pylist()) == {1}
     assert (tmp_path / "shop.duckdb.bak-v1").is_file()
+
+
+def test_the_version_2_workspace_dates_each_refund_at_its_order(tmp_path: Path):
+    """Schema 3 gave refunds their order's day (``order_date``): the upgrade fills it in
+    from the orders, as an import now writes it."""
+    from segmint.models.summary import customer_summary
+
+    path = tmp_path / "shop.duckdb"
+    with Workspace(path) as ws:
+        ws.import_file(write_orders(tmp_path / "orders_export.csv", two_orders()))
+        imported = ws.table("refunds").to_pyarrow().to_pylist()
+        summary = customer_summary(ws.table("orders"), ws.table("refunds")).to_pyarrow()
+        ws.store.con.raw_sql('ALTER TABLE refunds DROP COLUMN "order_date"')
+        ws.store.set_setting("schema_version", 2)
+    assert [r["order_date"] for r in imported] == [date(2025, 3, 5)]  # Bob's, local day
+    with Workspace(path) as ws:
+        assert ws.store.get_setting("schema_version") == SCHEMA_VERSION
+        assert ws.table("refunds").to_pyarrow().to_pylist() == imported
+        again = customer_summary(ws.table("orders"), ws.table("refunds")).to_pyarrow()
+        assert again.sort_by("customer_id") == summary.sort_by("customer_id")
+    assert (tmp_path / "shop.duckdb.bak-v2").is_file()
 
 
 def test_staging_under_a_stored_tables_name_leaves_the_stored_table(tmp_path: Path):

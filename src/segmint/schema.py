@@ -9,7 +9,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The table ``segmint refresh`` writes: one row per customer, one column per feature.
 FEATURES_TABLE = "customer_features"
@@ -108,6 +108,7 @@ TABLES: dict[str, ibis.Schema] = {
             "product_amount": MONEY,
             "source": "string",
             "import_id": "int64",
+            "order_date": "date",
         }
     ),
     "events": ibis.schema(
@@ -421,6 +422,7 @@ ADDED_COLUMNS: dict[int, dict[str, tuple[str, ...]]] = {
             "customers_before_exclusions",
         ),
     },
+    3: {"refunds": ("order_date",)},
 }
 
 #: Natural key of each table that imports upsert into.

@@ -53,8 +53,27 @@ def add_columns(version: int) -> Any:
     return step
 
 
+def date_refunds_at_their_orders(store: Store) -> None:
+    """Schema 3: each refund of an order gains its order's day (``order_date``)."""
+    add_columns(3)(store)
+    refunds, orders = sge.to_table("refunds"), sge.to_table("orders")
+    update = sge.Update(
+        this=refunds,
+        expressions=[
+            sge.EQ(this=sge.column("order_date"), expression=sge.column("placed_date", "orders"))
+        ],
+        from_=sge.From(this=orders),
+        where=sge.Where(
+            this=sge.EQ(
+                this=sge.column("order_id", "refunds"), expression=sge.column("order_id", "orders")
+            )
+        ),
+    )
+    store.con.raw_sql(update.sql("duckdb"))
+
+
 #: Upgrades from version N to N + 1, applied in order when an older workspace is opened.
-UPGRADES: dict[int, Any] = {1: add_columns(2)}
+UPGRADES: dict[int, Any] = {1: add_columns(2), 2: date_refunds_at_their_orders}
 
 
 #: DuckDB's memory budget; beyond it, large intermediate results spill to a temp folder.

@@ -235,6 +235,7 @@ REFUNDS_SCHEMA = {
     "customer_id": "string",
     "refunded_date": "date",
     "product_amount": "decimal(18, 2)",
+    "order_date": "date",
 }
 
 
@@ -260,11 +261,11 @@ def test_refunds_without_an_order_reduce_the_latest_transaction_before_them():
             ("y2", "y", day(8), "placed", D(80995)),  # the UCI giant, cancelled the same day
         ],
         [
-            ("c1", None, "x", day(6), D(30)),  # -> day 5
-            ("c2", None, "x", day(0), D(10)),  # before any order -> the first day
-            ("c3", None, "x", day(12), D(99)),  # after the calibration end: not yet
-            ("c4", None, "y", day(8), D(80995)),
-            ("c5", None, "z", day(3), D(7)),  # nobody with orders
+            ("c1", None, "x", day(6), D(30), None),  # -> day 5
+            ("c2", None, "x", day(0), D(10), None),  # before any order -> the first day
+            ("c3", None, "x", day(12), D(99), None),  # after the calibration end: not yet
+            ("c4", None, "y", day(8), D(80995), None),
+            ("c5", None, "z", day(3), D(7), None),  # nobody with orders
         ],
     )
     got = rows(customer_summary(orders, refunds, day(10), "day"))
@@ -292,10 +293,12 @@ def random_shop(seed: int) -> tuple[list[tuple], list[tuple]]:
             orders.append((order_id, customer, day(placed), status, sales))
             if rng.random() < 0.2:
                 back = D(rng.randint(0, int(sales * 100))) / 100
-                refunds.append((f"r-{order_id}", order_id, customer, day(placed), back))
+                refunded = day(placed + rng.choice([0, 0, 3]))  # Shopify's: dated at the order
+                refunds.append((f"r-{order_id}", order_id, customer, refunded, back, day(placed)))
         if rng.random() < 0.3:
             amount = D(rng.randint(1, 5000)) / 100
-            refunds.append((f"c-{customer}", None, customer, day(rng.randint(-5, 65)), amount))
+            refunded = day(rng.randint(-5, 65))
+            refunds.append((f"c-{customer}", None, customer, refunded, amount, None))
     return orders, refunds
 
 
@@ -306,7 +309,7 @@ def reference_summary(orders: list[tuple], refunds: list[tuple], end: date, unit
     for _, customer, placed, _, sales in counted.values():
         days = spend.setdefault(customer, {})
         days[placed] = days.get(placed, D(0)) + sales
-    for _, order_id, customer, refunded, amount in refunds:
+    for _, order_id, customer, refunded, amount, _ in refunds:
         if refunded > end or customer not in spend:
             continue
         if order_id is not None:

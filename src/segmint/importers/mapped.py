@@ -578,6 +578,7 @@ def _refunds(orders: ir.Table, ctx: ImportContext) -> ir.Table:
         record_key="order:" + refunded.key,
         refunded_at=refunded.placed_at,
         refunded_date=refunded.placed_date,
+        order_date=refunded.placed_date,
         amount=money(amount * rate),
         product_amount=money(product * rate),
         source=ibis.literal("mapped"),

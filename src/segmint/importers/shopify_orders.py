@@ -388,6 +388,7 @@ def _refunds(orders: ir.Table, ctx: ImportContext) -> ir.Table:
         record_key=_record_key(refunded),
         refunded_at=refunded.placed_at,
         refunded_date=refunded.placed_date,
+        order_date=refunded.placed_date,
         amount=money(refunded.refunded_amount * rate),
         product_amount=money(product * rate),
         source=ibis.literal("shopify"),

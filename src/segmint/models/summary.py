@@ -32,7 +32,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-from segmint.definitions import counted_orders, counts, money_sum
+from segmint.definitions import counted_orders, counted_refunds, money_sum
 from segmint.errors import SegmintError
 from segmint.features import default_as_of
 
@@ -160,16 +160,14 @@ def _refunds_by_day(
     orders: ir.Table, counted: ir.Table, refunds: ir.Table, as_of: date | None
 ) -> ir.Table:
     """``customer_id, day, amount``: the merchandise refunded up to ``as_of``, on the day of
-    the transaction it reduces. A refund of an order counts when its order does and goes to
-    its order's day (the refunds of :func:`segmint.definitions.counted_refunds`, found with
-    one join instead of two); one with no order goes to the customer's latest order day on
-    or before its date, else to their first."""
+    the transaction it reduces. A refund of an order counts when its order does (the
+    refunds of :func:`segmint.definitions.counted_refunds`) and goes to its order's day,
+    which it carries (``order_date``: no join with the orders); one with no order goes to
+    the customer's latest order day on or before its date, else to their first."""
     if as_of is not None:
         refunds = refunds.filter(refunds.refunded_date <= as_of)
-    owners = orders.select("order_id", "status", "placed_date", owner="customer_id")
-    joined = refunds.join(owners, "order_id")
-    of_orders = joined.filter(counts(joined, as_of)).select(
-        customer_id="owner", day="placed_date", amount="product_amount"
+    of_orders = counted_refunds(refunds.filter(refunds.order_id.notnull()), orders, as_of).select(
+        "customer_id", day="order_date", amount="product_amount"
     )
     loose = refunds.filter(refunds.order_id.isnull()).select(
         "refund_id", "customer_id", "refunded_date", "product_amount"
