@@ -112,7 +112,7 @@ def run_segmint(work: Path) -> dict[str, Any]:
 
     from segmint.models.bgnbd import BetaGeoModel
     from segmint.models.gammagamma import GammaGammaModel
-    from segmint.models.scoring import FittedModels, score_batches, stage_numbered, summary_batches
+    from segmint.models.scoring import FittedModels, score_batches, summary_batches
     from segmint.models.summary import customer_summary, latest_order_date
     from segmint.store import Store
 
@@ -122,7 +122,7 @@ def run_segmint(work: Path) -> dict[str, Any]:
         orders = store.table("orders")
         as_of = latest_order_date(orders)
         summary = customer_summary(orders, store.table("refunds"), as_of, time_unit="week")
-        staged = stage_numbered(store, "_bench_summary", summary)
+        staged = store.stage("_bench_summary", summary)
         columns = staged.select(*SUMMARY).to_pyarrow()
         x, t_x, age, spend = (columns[name].to_numpy() for name in SUMMARY)
     with timed("fit BG/NBD"):

@@ -103,13 +103,12 @@ def test_next_order_date_is_when_an_order_becomes_more_likely_than_not(predictio
 
 
 def test_scoring_in_small_batches_gives_the_stored_predictions(predicted_shop, predictions, run):
-    from segmint.models.scoring import numbered
     from segmint.models.summary import customer_summary
 
     store = predicted_shop.store
     as_of = run["as_of"]
     summary = customer_summary(store.table("orders"), store.table("refunds"), as_of, "week")
-    staged = store.stage("_test_summary", numbered(summary))
+    staged = store.stage("_test_summary", summary)
     batches = list(score_batches(summary_batches(staged, batch_size=97), fitted(run), as_of))
     assert max(b.num_rows for b in batches) == 97
     scored = pd.concat([b.to_pandas() for b in batches]).set_index("customer_id")

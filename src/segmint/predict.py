@@ -22,7 +22,6 @@ from segmint.models.scoring import (
     FittedModels,
     fit_models,
     score_batches,
-    stage_numbered,
     summary_batches,
 )
 from segmint.models.summary import customer_summary, latest_order_date
@@ -76,7 +75,7 @@ def predict(
     as_of = as_of or latest_order_date(orders)
     run = ModelRun(kind="predict", as_of=as_of, calibration_end=as_of, time_unit=time_unit)
     summary = customer_summary(orders, refunds, as_of, time_unit)
-    staged = stage_numbered(store, "_model_summary", summary)
+    staged = store.stage("_model_summary", summary)
     profile = data_profile(staged, as_of)
     if profile.customers == 0:
         raise SegmintError(f"no customer has a counted order up to {as_of}: nothing to fit")

@@ -20,9 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
@@ -31,9 +29,6 @@ from segmint.models.bgnbd import BetaGeoModel, HorizonTable
 from segmint.models.clv import churn_risk_tier, discounted_value, month_ends
 from segmint.models.gammagamma import GammaGammaModel
 from segmint.models.summary import TIME_UNITS
-
-if TYPE_CHECKING:
-    from segmint.store import Store
 
 #: Expected orders are predicted over this many days (the ``expected_orders_90d`` feature).
 ORDERS_HORIZON_DAYS = 90
@@ -108,31 +103,16 @@ def score_batches(
             yield score_batch(batch, models, as_of, table)
 
 
-def numbered(summary: ir.Table) -> ir.Table:
-    """``summary`` with a row number ``_row`` (0, 1, ...), to materialize once and read in
-    batches with :func:`summary_batches` (see :func:`stage_numbered`)."""
-    return summary.mutate(_row=ibis.row_number())
-
-
-def stage_numbered(store: Store, name: str, summary: ir.Table) -> ir.Table:
-    """``summary`` materialized as the temporary table ``name``, :func:`numbered`.
-
-    The rows are materialized first and numbered after: numbering them in the query that
-    computes them would run that query's last steps on one thread (rows are numbered in
-    order), and the summary's list functions are most of its work."""
-    rows = store.stage(f"{name}_rows", summary)
-    staged = store.stage(name, numbered(rows))
-    store.con.drop_table(f"{name}_rows", force=True)
-    return staged
-
-
 def summary_batches(staged: ir.Table, batch_size: int = BATCH_SIZE) -> Iterator[pa.Table]:
-    """A materialized, :func:`numbered` summary in batches of ``batch_size`` rows, each its
-    own query, so the connection is free for other statements between batches."""
+    """A summary staged as a table of its own (``Store.stage``) in batches of ``batch_size``
+    rows, each its own query, so the connection is free for other statements between
+    batches. Batches are ranges of the table's ``rowid``, which a freshly filled table
+    numbers 0, 1, ... in DuckDB (numbering the rows in the query that computes them would
+    run its last steps on one thread)."""
     total = staged.count().to_pyarrow().as_py()
+    row = staged.rowid()
     for start in range(0, total, batch_size):
-        part = staged.filter((staged._row >= start) & (staged._row < start + batch_size))
-        yield part.drop("_row").to_pyarrow()
+        yield staged.filter((row >= start) & (row < start + batch_size)).to_pyarrow()
 
 
 def horizons_of(models: FittedModels) -> list[float]:
