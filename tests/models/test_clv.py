@@ -54,7 +54,7 @@ def test_months_in_each_time_unit():
 
 def test_churn_risk_tiers_at_their_bounds():
     alive = [1.0, 0.68, 0.67, 0.5, 0.34, 0.33, 0.0, float("nan")]
-    assert list(churn_risk_tier(alive)) == [
+    assert churn_risk_tier(alive).to_pylist() == [
         "low",
         "low",
         "medium",

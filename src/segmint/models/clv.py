@@ -12,6 +12,7 @@ with months of 365.25 / 12 days. Churn risk is ``1 - P(alive)`` in three tiers.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 from segmint.models.base import ArrayLike
 from segmint.models.bgnbd import BetaGeoModel
@@ -22,6 +23,7 @@ DAYS_PER_MONTH = 365.25 / 12
 #: compared on P(alive) (above 0.67, from 0.34) so that decimal bounds stay exact.
 LOW_RISK_ALIVE_ABOVE = 0.67
 HIGH_RISK_ALIVE_BELOW = 0.34
+RISK_TIERS = pa.array(["low", "medium", "high"])
 
 
 def units_per_month(time_unit: str) -> float:
@@ -61,18 +63,19 @@ def discounted_value(
     """CLV from the expected orders by each month's end (one row per month): each month's
     orders times the spend per order, discounted monthly."""
     months = len(by_month_end)
-    in_month = np.diff(by_month_end, axis=0, prepend=0.0)
-    discounts = (1 + monthly_discount) ** -np.arange(1.0, months + 1)
-    return np.tensordot(discounts, in_month, axes=1) * np.asarray(spend_per_order, dtype=float)
+    discounts = (1 + monthly_discount) ** -np.arange(1.0, months + 2)
+    discounts[-1] = 0.0
+    # sum_m d_m (E_m - E_{m-1}) = sum_m (d_m - d_{m+1}) E_m, with E_0 = 0 and d_{months+1} = 0
+    weights = discounts[:-1] - discounts[1:]
+    return np.tensordot(weights, by_month_end, axes=1) * np.asarray(spend_per_order, dtype=float)
 
 
-def churn_risk_tier(probability_alive: ArrayLike) -> np.ndarray:
+def churn_risk_tier(probability_alive: ArrayLike) -> pa.Array:
     """``low`` (risk under 0.33), ``medium`` (0.33 to 0.66) or ``high`` (above 0.66) for each
-    customer; None where P(alive) is unknown."""
+    customer, as Arrow strings; null where P(alive) is unknown."""
     alive = np.asarray(probability_alive, dtype=float)
-    tiers = np.where(
-        alive > LOW_RISK_ALIVE_ABOVE,
-        "low",
-        np.where(alive >= HIGH_RISK_ALIVE_BELOW, "medium", "high"),
-    )
-    return np.where(np.isnan(alive), None, tiers.astype(object))
+    codes = np.where(
+        alive > LOW_RISK_ALIVE_ABOVE, 0, np.where(alive >= HIGH_RISK_ALIVE_BELOW, 1, 2)
+    ).astype(np.int8)
+    tiers = pa.DictionaryArray.from_arrays(pa.array(codes, mask=np.isnan(alive)), RISK_TIERS)
+    return tiers.cast(pa.string())

@@ -151,7 +151,7 @@ def score_batch(
         "predicted_spend_per_order": pa.array(_finite_or_null(spend)),
         "predicted_clv_12m": pa.array(_finite_or_null(clv)),
         "next_order_date": next_order_dates(as_of, waiting),
-        "churn_risk": pa.array(churn_risk_tier(alive), type=pa.string()),
+        "churn_risk": churn_risk_tier(alive),
     }
     return pa.RecordBatch.from_pydict(columns, schema=PREDICTIONS)
 
