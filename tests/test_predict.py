@@ -111,6 +111,8 @@ def test_scoring_in_small_batches_gives_the_stored_predictions(predicted_shop, p
     staged = store.stage("_test_summary", summary)
     batches = list(score_batches(summary_batches(staged, batch_size=97), fitted(run), as_of))
     assert max(b.num_rows for b in batches) == 97
+    one_thread = score_batches(summary_batches(staged, batch_size=97), fitted(run), as_of, 1)
+    assert [b.to_pylist() for b in one_thread] == [b.to_pylist() for b in batches]  # in order
     scored = pd.concat([b.to_pandas() for b in batches]).set_index("customer_id")
     assert len(scored) == len(predictions)
     stored = predictions.loc[scored.index]

@@ -20,6 +20,7 @@ once per distinct pair), probability alive (their appendix), and the uncondition
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Self
 
@@ -193,28 +194,38 @@ class HorizonTable:
         self.horizons = horizons
         #: The pairs known so far as ``x + i T``, sorted (complex numbers sort by their
         #: real part, then their imaginary part), and their factors, one row per horizon.
+        #: Both are replaced, never changed in place, so a reader's copy stays whole while
+        #: another thread adds pairs (under the lock).
         self.pairs = np.empty(0, dtype=complex)
         self.factors = np.empty((len(horizons), 0))
+        self._lock = threading.Lock()
 
     def orders_if_alive(self, x: np.ndarray, age: np.ndarray) -> np.ndarray:
         """The factor for each customer and horizon (one row per horizon)."""
         pairs, where = np.unique(x + 1j * age, return_inverse=True)
-        at = np.minimum(np.searchsorted(self.pairs, pairs), max(len(self.pairs) - 1, 0))
-        known = self.pairs[at] == pairs if len(self.pairs) else np.zeros(len(pairs), bool)
+        with self._lock:
+            known_pairs, known_factors = self.pairs, self.factors
+        at = np.minimum(np.searchsorted(known_pairs, pairs), max(len(known_pairs) - 1, 0))
+        known = known_pairs[at] == pairs if len(known_pairs) else np.zeros(len(pairs), bool)
         factors = np.empty((len(self.horizons), len(pairs)))
-        factors[:, known] = self.factors[:, at[known]]
+        factors[:, known] = known_factors[:, at[known]]
         new = pairs[~known]
         computed = np.array(
             [_orders_if_alive(self.params, t, new.real, new.imag) for t in self.horizons]
         ).reshape(len(self.horizons), len(new))
         factors[:, ~known] = computed
-        self._remember(new, computed)
+        with self._lock:
+            self._remember(new, computed)
         return factors[:, where.ravel()]
 
     def _remember(self, pairs: np.ndarray, factors: np.ndarray) -> None:
+        """Add sorted ``pairs`` not known yet (another thread may have added some)."""
+        at = np.searchsorted(self.pairs, pairs)  # both sorted: a merge, no sort
+        if len(self.pairs):
+            fresh = self.pairs[np.minimum(at, len(self.pairs) - 1)] != pairs
+            pairs, factors, at = pairs[fresh], factors[:, fresh], at[fresh]
         if not len(pairs) or len(self.pairs) + len(pairs) > self.MAX_PAIRS:
             return
-        at = np.searchsorted(self.pairs, pairs)  # both sorted: a merge, no sort
         self.pairs = np.insert(self.pairs, at, pairs)
         self.factors = np.insert(self.factors, at, factors, axis=1)
 

@@ -67,7 +67,9 @@ def discounted_value(
     discounts[-1] = 0.0
     # sum_m d_m (E_m - E_{m-1}) = sum_m (d_m - d_{m+1}) E_m, with E_0 = 0 and d_{months+1} = 0
     weights = discounts[:-1] - discounts[1:]
-    return np.tensordot(weights, by_month_end, axes=1) * np.asarray(spend_per_order, dtype=float)
+    # einsum, not BLAS: scoring threads each calling a multi-threaded BLAS fight for cores
+    by_customer = np.einsum("m,m...->...", weights, by_month_end)
+    return by_customer * np.asarray(spend_per_order, dtype=float)
 
 
 def churn_risk_tier(probability_alive: ArrayLike) -> pa.Array:

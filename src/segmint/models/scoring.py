@@ -17,7 +17,9 @@ calibration end (the *as-of* day):
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,6 +38,8 @@ ORDERS_HORIZON_DAYS = 90
 CLV_MONTHS = 12
 #: Customers scored per batch.
 BATCH_SIZE = 100_000
+#: Batches scored at the same time (the development machine has two cores).
+SCORING_THREADS = 2
 
 PREDICTIONS = pa.schema(
     [
@@ -93,14 +97,29 @@ def weighted_rows(summary: ir.Table) -> pa.Table:
 
 
 def score_batches(
-    batches: Iterable[pa.RecordBatch | pa.Table], models: FittedModels, as_of: date
+    batches: Iterable[pa.RecordBatch | pa.Table],
+    models: FittedModels,
+    as_of: date,
+    workers: int = SCORING_THREADS,
 ) -> Iterator[pa.RecordBatch]:
-    """Predictions (schema :data:`PREDICTIONS`) for every summary row of ``batches``, one
-    batch at a time; ``as_of`` is the summary's calibration end."""
+    """Predictions (schema :data:`PREDICTIONS`) for every summary row of ``batches``, in
+    their order; ``as_of`` is the summary's calibration end.
+
+    ``workers`` threads score batches while the caller's thread reads the next ones (numpy
+    and scipy release the interpreter while they compute), with at most ``workers + 1``
+    batches in hand: memory stays bounded by the batch size. Only the caller's thread runs
+    ``batches`` and sees the results, so a database connection behind them is used by one
+    thread at a time."""
     table = models.orders.horizon_table(horizons_of(models))
-    for batch in batches:
-        if batch.num_rows:
-            yield score_batch(batch, models, as_of, table)
+    with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="scoring") as pool:
+        pending: deque[Future[pa.RecordBatch]] = deque()
+        for batch in batches:
+            if batch.num_rows:
+                pending.append(pool.submit(score_batch, batch, models, as_of, table))
+            while len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def summary_batches(staged: ir.Table, batch_size: int = BATCH_SIZE) -> Iterator[pa.Table]:
