@@ -73,15 +73,22 @@ def customer_summary(
         _entries=ibis.struct({"day": both.day, "amount": both.amount}).collect(),
     )
     entries = per_customer._entries
+    one_day = per_customer.first_order_date == per_customer._last  # most customers: no list work
     counted = per_customer.select(
         "customer_id",
         "first_order_date",
         "_last",
-        _repeats=(entries.map(lambda e: e.day).unique().length() - 1).cast("int64"),
-        _repeat_spend=per_customer._spend
-        - entries.filter(lambda e: e.day == per_customer.first_order_date)
-        .map(lambda e: e.amount)
-        .sums(),
+        _repeats=ibis.ifelse(one_day, 0, entries.map(lambda e: e.day).unique().length() - 1).cast(
+            "int64"
+        ),
+        _repeat_spend=ibis.ifelse(
+            one_day,
+            0,
+            per_customer._spend
+            - entries.filter(lambda e: e.day == per_customer.first_order_date)
+            .map(lambda e: e.amount)
+            .sums(),
+        ),
     )
     first, repeats = counted.first_order_date, counted._repeats
     end = ibis.literal(calibration_end)
