@@ -22,7 +22,8 @@ With the calibration end ``E`` (inclusive) and days converted to the time unit (
 These are the inputs of Fader, Hardie & Lee (2005), "Counting your customers the easy way",
 Marketing Science 24(2), and of the Gamma-Gamma spend model (Fader & Hardie 2013). Values
 are exact floats (the published CDNOW file rounds them to 2 decimals). Everything is plain
-Ibis (group-by, join, union, ``argmin``), so it runs on the workspace's DuckDB and on Spark.
+Ibis (group-by, union, join, arrays collected per customer with their lambdas), so it runs on
+the workspace's DuckDB and on Spark.
 """
 
 from __future__ import annotations
