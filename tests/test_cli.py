@@ -268,8 +268,9 @@ def test_workspace_from_a_newer_segmint(tmp_path: Path):
         (["import", "x.csv", "--nope"], "Error: No such option: --nope"),
         (["rejects", "--import", "one"], "Error: Invalid value for '--import'"),
         (["summary", "extra"], "Error: Got unexpected extra argument"),
+        (["demo", "--customers", "1"], "Error: Invalid value for '--customers': Input should be"),
     ],
-    ids=["command", "argument", "option", "value", "extra"],
+    ids=["command", "argument", "option", "value", "extra", "range"],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str):
     lines = error_of(segmint("-w", tmp_path / "w.duckdb", *args), code=2)

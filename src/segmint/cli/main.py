@@ -586,9 +586,15 @@ DEMO_CAMPAIGN_COLUMNS = [
 ]
 
 
+#: Fewer customers than this leave the demo's clusters and campaign with nobody to describe.
+DEMO_MIN_CUSTOMERS = 10
+
+
 @app.command()
 def demo(
-    customers: Annotated[int, typer.Option(help="Customers in the synthetic store.")] = 5000,
+    customers: Annotated[
+        int, typer.Option(min=DEMO_MIN_CUSTOMERS, help="Customers in the synthetic store.")
+    ] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     out: Annotated[Path, typer.Option(help="Where the demo export files go.")] = Path("demo-data"),
     as_json: JsonOption = False,
