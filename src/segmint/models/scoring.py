@@ -17,6 +17,7 @@ calibration end (the *as-of* day):
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,8 +39,9 @@ ORDERS_HORIZON_DAYS = 90
 CLV_MONTHS = 12
 #: Customers scored per batch.
 BATCH_SIZE = 100_000
-#: Batches scored at the same time (the development machine has two cores).
-SCORING_THREADS = 2
+#: Batches scored at the same time: one per core, up to four (more batches in hand would
+#: cost memory for little: the caller's thread reads them one at a time).
+SCORING_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 PREDICTIONS = pa.schema(
     [
