@@ -113,6 +113,11 @@ def test_scoring_in_small_batches_gives_the_stored_predictions(predicted_shop, p
     assert max(b.num_rows for b in batches) == 97
     one_thread = score_batches(summary_batches(staged, batch_size=97), fitted(run), as_of, 1)
     assert [b.to_pylist() for b in one_thread] == [b.to_pylist() for b in batches]  # in order
+    store.refill("_test_summary", summary)  # refilled: its rowids go on from the old ones
+    again = score_batches(summary_batches(staged, batch_size=97), fitted(run), as_of)
+    rows = sorted((r for b in batches for r in b.to_pylist()), key=lambda r: r["customer_id"])
+    rows_again = [r for b in again for r in b.to_pylist()]  # the group-by's order may differ
+    assert sorted(rows_again, key=lambda r: r["customer_id"]) == rows
     scored = pd.concat([b.to_pandas() for b in batches]).set_index("customer_id")
     assert len(scored) == len(predictions)
     stored = predictions.loc[scored.index]

@@ -279,6 +279,17 @@ def test_refunds_without_an_order_reduce_the_latest_transaction_before_them():
     assert spend[("x", day(1))] == D(90) and spend[("x", day(5))] == D(70)
 
 
+def test_a_refund_of_an_order_the_workspace_lacks_counts_nowhere():
+    """A refund whose order was never imported has no order day (the upgrade to schema 3 could
+    not find one): it neither adds a transaction day nor changes any spend."""
+    orders = [("x1", "x", day(1), "placed", D(100)), ("x2", "x", day(5), "placed", D(50))]
+    kept = [("r1", "x2", "x", day(5), D(20), day(5))]
+    orphans = [("r2", "gone", "x", day(3), D(10), None), ("r3", "gone", "z", day(3), D(7), None)]
+    with_orphans = rows(customer_summary(*tables(orders, kept + orphans), day(10), "day"))
+    assert with_orphans == rows(customer_summary(*tables(orders, kept), day(10), "day"))
+    assert (with_orphans["x"]["frequency"], with_orphans["x"]["monetary_value"]) == (1, 30.0)
+
+
 # -- random data against a plain-Python reference --------------------------------------------
 def random_shop(seed: int) -> tuple[list[tuple], list[tuple]]:
     rng = random.Random(seed)

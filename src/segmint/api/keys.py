@@ -195,6 +195,7 @@ class KeyRing:
         self._load = load
         self._default_rate = default_rate
         self._reload_s = reload_s
+        self.clock: Callable[[], float] = time.monotonic  # rate limiting's clock (tests freeze it)
         self._keys: dict[str, ApiKey] | None = None
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
@@ -236,11 +237,12 @@ class KeyRing:
     def throttle(self, key: ApiKey) -> float:
         """0.0 when ``key`` may make a request now, else seconds to wait (rate limited)."""
         rate = key.rate_limit or self._default_rate
+        now = self.clock()
         bucket = self._buckets.get(key.key_id)
         if bucket is None or bucket.rate != rate:
-            bucket = self._buckets[key.key_id] = TokenBucket(float(rate))
+            bucket = self._buckets[key.key_id] = TokenBucket(float(rate), updated=now)
         with self._lock:
-            return bucket.take()
+            return bucket.take(now)
 
     def origins(self) -> set[str]:
         """Every origin some valid key allows (for CORS preflights, which carry no key)."""

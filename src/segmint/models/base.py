@@ -97,6 +97,7 @@ class MaximumLikelihoodModel:
         if gradient is not None:
             slope_on_logs = _per_customer_slope_on_logs(gradient, customers)
             options: dict[str, Any] = {"gtol": _GTOL}
+            cold = logs
             if warm_up is not None:
                 logs, options["hess_inv0"] = _warm_start(warm_up, logs)
                 if options["hess_inv0"] is None:
@@ -104,6 +105,11 @@ class MaximumLikelihoodModel:
             coarse = fine = optimize.minimize(
                 on_logs, logs, jac=slope_on_logs, method="BFGS", options=options
             )
+            if warm_up is not None and not (fine.success or _stationary(fine)):
+                # the sample led somewhere the full likelihood does not settle: start over
+                coarse = optimize.minimize(
+                    on_logs, cold, jac=slope_on_logs, method="BFGS", options={"gtol": _GTOL}
+                )
         else:
             coarse = optimize.minimize(on_logs, logs, method="Nelder-Mead", options=_NELDER_MEAD)
             fine = optimize.minimize(on_logs, coarse.x, method="BFGS", options={"gtol": 1e-8})
@@ -255,11 +261,12 @@ def _warm_start(sample: Objective, logs: np.ndarray) -> tuple[np.ndarray, np.nda
         return logs, None
     hessian = hessian_from_gradient(slope, found.x, relative=False)
     try:
-        np.linalg.cholesky(hessian)
+        inverse = np.linalg.inv(hessian)
+        inverse = (inverse + inverse.T) / 2
+        np.linalg.cholesky(inverse)  # what BFGS checks of its first inverse Hessian
     except np.linalg.LinAlgError:
         return found.x, None
-    inverse = np.linalg.inv(hessian)
-    return found.x, (inverse + inverse.T) / 2
+    return found.x, inverse
 
 
 def _stationary(result: optimize.OptimizeResult) -> bool:

@@ -127,12 +127,14 @@ def score_batches(
 def summary_batches(staged: ir.Table, batch_size: int = BATCH_SIZE) -> Iterator[pa.Table]:
     """A summary staged as a table of its own (``Store.stage``) in batches of ``batch_size``
     rows, each its own query, so the connection is free for other statements between
-    batches. Batches are ranges of the table's ``rowid``, which a freshly filled table
-    numbers 0, 1, ... in DuckDB (numbering the rows in the query that computes them would
-    run its last steps on one thread)."""
-    total = staged.count().to_pyarrow().as_py()
+    batches. Batches are ranges of the table's ``rowid`` (numbering the rows in the query that
+    computes them would run its last steps on one thread); a table refilled after a delete
+    numbers its rows on from the old ones, so the ranges start at the lowest."""
     row = staged.rowid()
-    for start in range(0, total, batch_size):
+    span = staged.aggregate(first=row.min(), last=row.max()).to_pyarrow().to_pylist()[0]
+    if span["first"] is None:
+        return
+    for start in range(span["first"], span["last"] + 1, batch_size):
         yield staged.filter((row >= start) & (row < start + batch_size)).to_pyarrow()
 
 

@@ -174,7 +174,10 @@ def _refunds_by_day(
     the customer's latest order day on or before its date, else to their first."""
     if as_of is not None:
         refunds = refunds.filter(refunds.refunded_date <= as_of)
-    of_orders = counted_refunds(refunds.filter(refunds.order_id.notnull()), orders, as_of).select(
+    # order_date is null only for a refund whose order was never imported, which the workspace
+    # does not hold (refunds are imported with their orders); such a refund counts nowhere
+    with_order = refunds.filter(refunds.order_id.notnull() & refunds.order_date.notnull())
+    of_orders = counted_refunds(with_order, orders, as_of).select(
         "customer_id", day="order_date", amount="product_amount"
     )
     loose = refunds.filter(refunds.order_id.isnull()).select(
