@@ -444,11 +444,12 @@ def run_segmint_rfm(work: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     from segmint.features import default_as_of
-    from segmint.features.rfm import rfm_cut_points, with_rfm
+    from segmint.features.rfm import with_rfm
+    from segmint.features.statistics import statistics_and_rfm_cut_points
     from segmint.features.tables import Tables
     from segmint.features.transactional import transactional_features
     from segmint.segments.library import PARAMETERS, VALUE, rule_values
-    from segmint.segments.membership import resolve, store_statistics
+    from segmint.segments.membership import resolve
     from segmint.store import Store
 
     import_ibis_lazy_modules()
@@ -458,8 +459,9 @@ def run_segmint_rfm(work: Path) -> dict[str, Any]:
     as_of = default_as_of(tables.orders)
     features = transactional_features(tables.customers, tables.orders, tables.refunds, as_of)
     base = store.stage("_bench_base", features)
-    scored = with_rfm(base, rfm_cut_points(base))
-    values = rule_values(PARAMETERS, store_statistics(scored))
+    statistics, cuts = statistics_and_rfm_cut_points(base)
+    scored = with_rfm(base, cuts)
+    values = rule_values(PARAMETERS, statistics)
     tiers = resolve(VALUE, scored, tables, as_of, values)
     result = scored.mutate(value_tier=tiers.segment_of(VALUE)).to_pyarrow()
     seconds = time.perf_counter() - start
@@ -658,11 +660,12 @@ def run_segmint_breakdown(work: Path) -> dict[str, Any]:
 
 def _refresh_steps(store: Any, timed: Callable[[str, Callable[[], Any]], Any]) -> None:
     from segmint.features import MODULES, default_as_of
-    from segmint.features.rfm import rfm_cut_points, with_rfm
+    from segmint.features.rfm import with_rfm
+    from segmint.features.statistics import statistics_and_rfm_cut_points
     from segmint.features.tables import Tables
     from segmint.features.transactional import transactional_features
     from segmint.segments.library import FAMILIES, LIBRARY, PARAMETERS, rule_values
-    from segmint.segments.membership import membership_flags, store_statistics
+    from segmint.segments.membership import membership_flags
 
     tables = Tables.of(store)
     as_of = timed("as-of day", lambda: default_as_of(tables.orders))
@@ -679,11 +682,11 @@ def _refresh_steps(store: Any, timed: Callable[[str, Callable[[], Any]], Any]) -
         extra = timed(name, lambda m=module: store.stage(f"_bench_{m.__name__}", m(tables, as_of)))
         base = base.left_join(extra, "customer_id").drop("customer_id_right")
     base = timed("join the modules", lambda: store.stage("_bench_base", base))
-    staged = timed(
-        "RFM cut points and scores",
-        lambda: store.stage("_bench_features", with_rfm(base, rfm_cut_points(base))),
+    statistics, cuts = timed(
+        "RFM cut points and store statistics", lambda: statistics_and_rfm_cut_points(base)
     )
-    values = rule_values(PARAMETERS, timed("store_statistics", lambda: store_statistics(staged)))
+    staged = timed("RFM scores", lambda: store.stage("_bench_features", with_rfm(base, cuts)))
+    values = rule_values(PARAMETERS, statistics)
     for family in (*FAMILIES, None):
         segments = [s for s in LIBRARY if s.family == family]
         timed(

@@ -25,15 +25,15 @@ from segmint.schema import MONEY
 COUNTED_STATUS = "placed"
 
 
-def counts(orders: ir.Table, as_of: date | None = None) -> ir.BooleanValue:
-    """Whether an order counts: placed (not cancelled or voided), on or before ``as_of``."""
-    placed = (orders.status == COUNTED_STATUS).fill_null(False)
-    return placed if as_of is None else placed & (orders.placed_date <= as_of)
-
-
 def counted_orders(orders: ir.Table, as_of: date | None = None) -> ir.Table:
-    """Orders that count: placed (not cancelled or voided), on or before ``as_of``."""
-    return orders.filter(counts(orders, as_of))
+    """Orders that count: placed (not cancelled or voided), on or before ``as_of``.
+
+    Plain comparisons, one predicate each (an unknown status compares as null, which a
+    filter drops): an engine checks them inside its scan, against each column's dictionary
+    and zone maps, where a null-safe ``COALESCE`` around one would be evaluated row by row.
+    """
+    counted = orders.filter(orders.status == COUNTED_STATUS)
+    return counted if as_of is None else counted.filter(counted.placed_date <= as_of)
 
 
 def counted_refunds(refunds: ir.Table, orders: ir.Table, as_of: date | None = None) -> ir.Table:

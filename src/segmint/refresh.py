@@ -23,6 +23,7 @@ import pyarrow as pa
 from segmint.definitions import known_customers
 from segmint.engine import DuckDBEngine, Engine
 from segmint.features import FeatureSet, compute_features, default_as_of
+from segmint.features.statistics import store_statistics
 from segmint.features.tables import Tables
 from segmint.history import record_observation
 from segmint.schema import FEATURES_TABLE
@@ -35,7 +36,6 @@ from segmint.segments.membership import (
     audiences_before_exclusions,
     members_from_flags,
     membership_flags,
-    store_statistics,
 )
 from segmint.store import Store, utcnow
 from segmint.webhooks.outbox import enqueue, membership_changes
@@ -172,7 +172,9 @@ def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Comput
     features = compute_features(tables, engine.stage, as_of, rfm_grid=config.rfm_grid)
     staged = engine.stage("_features_new", features.table)
     features = replace(features, table=staged)
-    statistics = store_statistics(staged)
+    statistics = features.statistics
+    if statistics is None:  # computed with given cut points
+        statistics = store_statistics(staged)
     values = rule_values(config.parameters, statistics)
     flags, resolved = membership_flags(config.segments, staged, tables, features.as_of, values)
     return Computed(features, statistics, flags, resolved)

@@ -22,7 +22,8 @@ from segmint.features.predicted import predicted_features
 from segmint.features.price import price_features
 from segmint.features.products import product_features
 from segmint.features.profile import profile_features
-from segmint.features.rfm import RFM_GRID, RfmCutPoints, RfmGrid, rfm_cut_points, with_rfm
+from segmint.features.rfm import RFM_GRID, RfmCutPoints, RfmGrid, with_rfm
+from segmint.features.statistics import statistics_and_rfm_cut_points
 from segmint.features.tables import Tables
 from segmint.features.transactional import order_activity_features, transactional_features
 from segmint.store import Store
@@ -53,11 +54,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """The features of every customer as of a day, and the RFM cut points they used."""
+    """The features of every customer as of a day, the RFM cut points they used, and the
+    store statistics of that population (None when computed with given cut points)."""
 
     table: ir.Table
     as_of: date
     rfm_cuts: RfmCutPoints
+    statistics: dict[str, float] | None = None
 
 
 def default_as_of(orders: ir.Table) -> date | None:
@@ -85,8 +88,9 @@ def compute_features(
     """Every customer with every catalog feature, as of ``as_of`` (default: latest order),
     on whatever backend ``tables`` live in (``stage`` materializes an intermediate table).
 
-    RFM cut points are computed from this population unless given (to rescore with the
-    cut points of an earlier refresh); ``rfm_grid`` maps R and F scores to groups.
+    RFM cut points and store statistics are computed from this population unless cut points
+    are given (to rescore with those of an earlier refresh: no statistics then);
+    ``rfm_grid`` maps R and F scores to groups.
     """
     as_of = as_of or default_as_of(tables.orders) or date.today()
     tables = tables.with_staged_lines(stage)
@@ -98,5 +102,5 @@ def compute_features(
         extra = stage(f"_features_{module.__name__}", module(tables, as_of))
         base = base.left_join(extra, "customer_id").drop("customer_id_right")
     base = stage("_features_base", base)
-    cuts = rfm_cuts or rfm_cut_points(base)
-    return FeatureSet(table=with_rfm(base, cuts, rfm_grid), as_of=as_of, rfm_cuts=cuts)
+    statistics, cuts = (None, rfm_cuts) if rfm_cuts else statistics_and_rfm_cut_points(base)
+    return FeatureSet(with_rfm(base, cuts, rfm_grid), as_of, cuts, statistics)

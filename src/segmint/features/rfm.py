@@ -95,12 +95,20 @@ def nearest_rank_cut_points_of(
 
     No sort of the values: each distinct value of a column is counted once, and the value at
     rank ``r`` is the smallest whose running count reaches ``r``. Values are compared as
-    doubles (exact for integers and for money of up to 15 digits).
+    doubles (exact for integers and for money of up to 15 digits). Names given the same
+    column (an equal expression) share its counts.
     """
-    names = list(columns)
+    distinct: list[ir.Column] = []
+    slot = {}
+    for name, (values, _) in columns.items():
+        found = next((k for k, seen in enumerate(distinct) if seen.equals(values)), None)
+        if found is None:
+            found = len(distinct)
+            distinct.append(values)
+        slot[name] = found
     parts = [
         values.cast("float64").name("v").as_table().filter(ibis._.v.notnull()).mutate(k=k)
-        for k, (values, _) in enumerate(columns.values())
+        for k, values in enumerate(distinct)
     ]
     stacked = ibis.union(*parts) if len(parts) > 1 else parts[0]
     counts = stacked.group_by(["k", "v"]).aggregate(n=ibis._.count())
@@ -109,19 +117,25 @@ def nearest_rank_cut_points_of(
         total=counts.n.sum().over(group_by="k"),
     )
     picks: dict[str, ir.Scalar] = {}
-    for k, (_, quantiles) in enumerate(columns.values()):
-        mine = running.k == k
-        picks[f"n{k}"] = running.total.max(where=mine)
-        for i, q in enumerate(quantiles):
+    for k in range(len(distinct)):
+        picks[f"n{k}"] = running.total.max(where=running.k == k)
+    for name, (_, quantiles) in columns.items():
+        mine = running.k == slot[name]
+        for q in quantiles:
             reached = mine & (running.upto >= nearest_rank(running.total, q))
-            picks[f"q{k}_{i}"] = running.v.min(where=reached)
+            picks[_pick(slot[name], q)] = running.v.min(where=reached)
     row = running.aggregate(**picks).to_pyarrow().to_pylist()[0]
     return {
-        name: tuple(float(row[f"q{k}_{i}"]) for i in range(len(columns[name][1])))
-        if row[f"n{k}"]
+        name: tuple(float(row[_pick(slot[name], q)]) for q in quantiles)
+        if row[f"n{slot[name]}"]
         else ()
-        for k, name in enumerate(names)
+        for name, (_, quantiles) in columns.items()
     }
+
+
+def _pick(k: int, q: float) -> str:
+    """The result column of column ``k``'s value at quantile ``q``."""
+    return f"q{k}_{str(q).replace('.', '_')}"
 
 
 def nearest_rank(n: ir.IntegerValue, q: float) -> ir.IntegerValue:
@@ -133,17 +147,20 @@ def nearest_rank(n: ir.IntegerValue, q: float) -> ir.IntegerValue:
 
 def rfm_cut_points(features: ir.Table) -> RfmCutPoints:
     """Cut points among customers with orders (frequency among repeat buyers)."""
+    return RfmCutPoints(**nearest_rank_cut_points_of(rfm_cut_point_columns(features)))
+
+
+def rfm_cut_point_columns(
+    features: ir.Table,
+) -> dict[str, tuple[ir.Column, tuple[float, ...]]]:
+    """The values each RFM score is cut from, and where: ``name -> (column, quantiles)``."""
     buyers = features.filter(features[NUMBER_OF_ORDERS] > 0)
     repeat = buyers.filter(buyers[NUMBER_OF_ORDERS] > 1)
-    return RfmCutPoints(
-        **nearest_rank_cut_points_of(
-            {
-                "recency": (buyers[DAYS_SINCE_LAST_ORDER], QUINTILES),
-                "frequency": (repeat[NUMBER_OF_ORDERS], QUARTILES),
-                "monetary": (buyers[NET_SALES], QUINTILES),
-            }
-        )
-    )
+    return {
+        "recency": (buyers[DAYS_SINCE_LAST_ORDER], QUINTILES),
+        "frequency": (repeat[NUMBER_OF_ORDERS], QUARTILES),
+        "monetary": (buyers[NET_SALES], QUINTILES),
+    }
 
 
 def _ladder(

@@ -19,42 +19,11 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.errors import ConfigError
-from segmint.features.rfm import nearest_rank_cut_points_of
 from segmint.features.tables import Tables
 from segmint.rules import RuleError, compile_rule, parse_rule
 from segmint.rules import ast as A
 from segmint.segments.functions import MEMBER_OF, member_of_targets, rule_context
 from segmint.segments.library import SegmentDef
-
-
-def store_statistics(features: ir.Table) -> dict[str, float]:
-    """Averages and net-sales percentiles among customers with orders, and predicted-CLV
-    percentiles among customers with predictions (0 without; the column is missing from a
-    table of some features only)."""
-    buyers = features.filter(features.number_of_orders > 0)
-    means = (
-        buyers.aggregate(
-            avg_aov=buyers.aov.cast("float64").mean(),
-            avg_amount_spent=buyers.amount_spent.cast("float64").mean(),
-        )
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    columns = {"net_sales": (buyers.net_sales, (0.95, 0.75, 0.5))}
-    if "predicted_clv_12m" in features.columns:
-        columns["clv"] = (features.predicted_clv_12m, (0.95, 0.8))
-    cuts = nearest_rank_cut_points_of(columns)
-    p95, p75, p50 = cuts["net_sales"] or (0.0, 0.0, 0.0)
-    clv_p95, clv_p80 = cuts.get("clv") or (0.0, 0.0)
-    return {
-        "avg_aov": round(means["avg_aov"] or 0.0, 2),
-        "avg_amount_spent": round(means["avg_amount_spent"] or 0.0, 2),
-        "net_sales_p95": p95,
-        "net_sales_p75": p75,
-        "net_sales_p50": p50,
-        "predicted_clv_p95": clv_p95,
-        "predicted_clv_p80": clv_p80,
-    }
 
 
 @dataclass(frozen=True)
