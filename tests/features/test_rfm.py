@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import ibis
+import pyarrow as pa
 import pytest
 
 from segmint.features.rfm import (
@@ -123,3 +124,27 @@ def test_nearest_ranks_over_unsorted_values_with_ties_and_nulls(con):
     assert nearest_rank_cut_points(values.v, (0.2, 0.4, 0.6, 0.8)) == (1, 2, 3, 4)
     assert nearest_rank_cut_points(values.v, (0.21, 0.95, 1.0)) == (2, 5, 5)
     assert nearest_rank_cut_points(values.filter(values.v > 99).v, (0.5,)) == ()
+
+
+def test_cut_points_compare_in_the_columns_own_type_with_the_same_answers(con):
+    from segmint.features.rfm import cut_literal
+
+    cents = [Decimal(c) / 100 for c in range(-1005, 1006, 7)]
+    values = ibis.memtable(
+        pa.table(
+            {
+                "days": pa.array([int(c) for c in cents], pa.int64()),
+                "money": pa.array(cents, pa.decimal128(18, 2)),
+            }
+        )
+    )
+    cuts = [-10.0, -3.5, -0.005, 0.0, 0.3, 4.0, 4.5, 9.995, 9.99, 2722.54, 1e20, -1e20]
+    for column in ("days", "money"):
+        value = values[column]
+        checks = {
+            f"c{i}": (value > cut_literal(value, cut)) == (value.cast("float64") > cut)
+            for i, cut in enumerate(cuts)
+        }
+        row = con.to_pyarrow(values.aggregate(**{k: v.all() for k, v in checks.items()}))
+        assert all(row.to_pylist()[0].values()), (column, row.to_pylist())
+    assert "AS DECIMAL(18, 2)" in ibis.to_sql(values.money > cut_literal(values.money, 9.995))

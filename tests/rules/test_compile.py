@@ -269,3 +269,18 @@ def test_resolve_date(day, value, expected):
 
 def test_shift_months_forward():
     assert shift_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+
+
+def test_money_is_compared_in_its_own_decimal_type(catalog):
+    # A literal of the column's type: no conversion of every row to a double or to three
+    # decimals; a literal with more decimals than the column still compares exactly.
+    money = ibis.memtable(
+        pa.table(
+            {"customer_id": ["a", "b"], "amount_spent": pa.array([500, 501], pa.decimal128(18, 2))}
+        )
+    )
+    rule = compile_rule("amount_spent > 500.5", money, catalog, AS_OF)
+    assert "CAST(500.50 AS DECIMAL(18, 2))" in ibis.to_sql(money.filter(rule), dialect="duckdb")
+    assert ibis.duckdb.connect().execute(money.filter(rule).customer_id).tolist() == ["b"]
+    finer = compile_rule("amount_spent >= 500.001", money, catalog, AS_OF)
+    assert ibis.duckdb.connect().execute(money.filter(finer).customer_id).tolist() == ["b"]

@@ -21,8 +21,10 @@ together (``"545"``); ``rfm_group`` is the R x F grid's group (:data:`RFM_GRID`)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -31,6 +33,7 @@ import ibis.expr.types as ir
 
 from segmint.features.catalog import feature
 from segmint.features.transactional import DAYS_SINCE_LAST_ORDER, NET_SALES, NUMBER_OF_ORDERS
+from segmint.literals import decimal_literal
 
 GROUP = "RFM"
 QUINTILES = (0.2, 0.4, 0.6, 0.8)
@@ -170,9 +173,26 @@ def _ladder(
     the ``before`` branches: one ``CASE`` from the highest cut point down, the first exceeded
     giving the count (cheaper than summing a ``CASE`` per cut point)."""
     above = [
-        (value > cut, first + step * k) for k, cut in reversed(list(enumerate(sorted(cuts), 1)))
+        (value > cut_literal(value, cut), first + step * k)
+        for k, cut in reversed(list(enumerate(sorted(cuts), 1)))
     ]
     return ibis.cases(*before, *above, else_=first).cast("int8")
+
+
+def cut_literal(value: ir.NumericValue, cut: float) -> ir.NumericScalar:
+    """``cut`` as a literal of ``value``'s kind, rounded down to its precision, so that
+    ``value > literal`` is ``value > cut`` without converting the column row by row: an
+    integer is above 4.5 when it is above 4, an amount in cents above 9.995 when above 9.99
+    (``cut`` is read as the shortest decimal that is that float: 2722.54, not its binary
+    expansion)."""
+    dtype = value.type()
+    if dtype.is_integer() and abs(cut) < 2**62:
+        return ibis.literal(math.floor(cut), type="int64")
+    if dtype.is_decimal():
+        unit = Decimal(1).scaleb(-(dtype.scale or 0))
+        exact = Decimal(repr(float(cut))).quantize(unit, rounding=ROUND_FLOOR)
+        return decimal_literal(exact, dtype)
+    return ibis.literal(float(cut), type="float64")
 
 
 def with_rfm(features: ir.Table, cuts: RfmCutPoints, grid: RfmGrid = RFM_GRID) -> ir.Table:
@@ -183,9 +203,7 @@ def with_rfm(features: ir.Table, cuts: RfmCutPoints, grid: RfmGrid = RFM_GRID) -
         **{
             RECENCY_SCORE: _ladder(features[DAYS_SINCE_LAST_ORDER], cuts.recency, 5, -1, unscored),
             FREQUENCY_SCORE: _ladder(orders, cuts.frequency, 2, 1, unscored, (orders <= 1, 1)),
-            MONETARY_SCORE: _ladder(
-                features[NET_SALES].cast("float64"), cuts.monetary, 1, 1, unscored
-            ),
+            MONETARY_SCORE: _ladder(features[NET_SALES], cuts.monetary, 1, 1, unscored),
         }
     )
     r, f, m = scored[RECENCY_SCORE], scored[FREQUENCY_SCORE], scored[MONETARY_SCORE]

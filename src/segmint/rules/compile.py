@@ -38,6 +38,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from segmint.literals import decimal_literal
 from segmint.rules import ast as A
 from segmint.rules.catalog import Catalog
 from segmint.rules.check import check
@@ -169,7 +170,7 @@ class _Compiler:
     def literal(self, value: A.Literal_, column: ir.Value) -> ir.Value:
         py = python_value(value, self.as_of)
         if isinstance(value, A.Number) and column.type().is_decimal():
-            return ibis.literal(Decimal(value.value))
+            return decimal_literal(Decimal(value.value), column.type())
         if isinstance(value, A.DateLiteral | A.RelativeDate | A.Today):
             return ibis.literal(py, type="date")
         if isinstance(value, A.String):
