@@ -11,7 +11,6 @@ import pytest
 from segmint.features.rfm import (
     RFM_GRID,
     RfmCutPoints,
-    nearest_rank_cut_points,
     rfm_cut_points,
     with_rfm,
 )
@@ -115,15 +114,6 @@ def test_docs_show_the_grid_in_use():
     docs = (Path(__file__).resolve().parents[2] / "docs" / "segments.md").read_text("utf-8")
     for r, row in RFM_GRID.items():
         assert f"| {r} | " + " | ".join(row) + " |" in docs
-
-
-def test_nearest_ranks_over_unsorted_values_with_ties_and_nulls(con):
-    # 15 values, 5 distinct, each three times, in no order, and a null that does not count:
-    # ranks 3, 6, 9 and 12 of 1,1,1,2,2,2,...,5,5,5.
-    values = ibis.memtable({"v": [5, 3, 1, 4, 2] * 3 + [None]})
-    assert nearest_rank_cut_points(values.v, (0.2, 0.4, 0.6, 0.8)) == (1, 2, 3, 4)
-    assert nearest_rank_cut_points(values.v, (0.21, 0.95, 1.0)) == (2, 5, 5)
-    assert nearest_rank_cut_points(values.filter(values.v > 99).v, (0.5,)) == ()
 
 
 def test_cut_points_compare_in_the_columns_own_type_with_the_same_answers(con):

@@ -9,7 +9,8 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from segmint.features.rfm import nearest_rank_cut_points_of, rfm_cut_points
+from segmint.features.quantiles import nearest_rank_cut_points_of
+from segmint.features.rfm import rfm_cut_points
 from segmint.features.statistics import statistics_and_rfm_cut_points, store_statistics
 
 #: customer -> (days since last order, number of orders, amount spent, net sales, AOV)

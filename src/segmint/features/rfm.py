@@ -22,16 +22,15 @@ together (``"545"``); ``rfm_group`` is the R x F grid's group (:data:`RFM_GRID`)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from decimal import ROUND_FLOOR, Decimal
-from fractions import Fraction
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
 from segmint.features.catalog import feature
+from segmint.features.quantiles import nearest_rank_cut_points_of
 from segmint.features.transactional import DAYS_SINCE_LAST_ORDER, NET_SALES, NUMBER_OF_ORDERS
 from segmint.literals import decimal_literal
 
@@ -82,70 +81,6 @@ class RfmCutPoints:
 
     def as_dict(self) -> dict[str, list[float]]:
         return {k: list(v) for k, v in asdict(self).items()}
-
-
-def nearest_rank_cut_points(values: ir.Column, quantiles: tuple[float, ...]) -> tuple[float, ...]:
-    """The values at ranks ``ceil(q * n)`` (1-based, ascending, exact), computed in the engine;
-    ``()`` when there are none."""
-    return nearest_rank_cut_points_of({"values": (values, quantiles)})["values"]
-
-
-def nearest_rank_cut_points_of(
-    columns: Mapping[str, tuple[ir.Column, tuple[float, ...]]],
-) -> dict[str, tuple[float, ...]]:
-    """:func:`nearest_rank_cut_points` of several columns (each with its quantiles), in one
-    query.
-
-    No sort of the values: each distinct value of a column is counted once, and the value at
-    rank ``r`` is the smallest whose running count reaches ``r``. Values are compared as
-    doubles (exact for integers and for money of up to 15 digits). Names given the same
-    column (an equal expression) share its counts.
-    """
-    distinct: list[ir.Column] = []
-    slot = {}
-    for name, (values, _) in columns.items():
-        found = next((k for k, seen in enumerate(distinct) if seen.equals(values)), None)
-        if found is None:
-            found = len(distinct)
-            distinct.append(values)
-        slot[name] = found
-    parts = [
-        values.cast("float64").name("v").as_table().filter(ibis._.v.notnull()).mutate(k=k)
-        for k, values in enumerate(distinct)
-    ]
-    stacked = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    counts = stacked.group_by(["k", "v"]).aggregate(n=ibis._.count())
-    running = counts.mutate(
-        upto=counts.n.sum().over(ibis.cumulative_window(group_by="k", order_by="v")),
-        total=counts.n.sum().over(group_by="k"),
-    )
-    picks: dict[str, ir.Scalar] = {}
-    for k in range(len(distinct)):
-        picks[f"n{k}"] = running.total.max(where=running.k == k)
-    for name, (_, quantiles) in columns.items():
-        mine = running.k == slot[name]
-        for q in quantiles:
-            reached = mine & (running.upto >= nearest_rank(running.total, q))
-            picks[_pick(slot[name], q)] = running.v.min(where=reached)
-    row = running.aggregate(**picks).to_pyarrow().to_pylist()[0]
-    return {
-        name: tuple(float(row[_pick(slot[name], q)]) for q in quantiles)
-        if row[f"n{slot[name]}"]
-        else ()
-        for name, (_, quantiles) in columns.items()
-    }
-
-
-def _pick(k: int, q: float) -> str:
-    """The result column of column ``k``'s value at quantile ``q``."""
-    return f"q{k}_{str(q).replace('.', '_')}"
-
-
-def nearest_rank(n: ir.IntegerValue, q: float) -> ir.IntegerValue:
-    """``max(1, ceil(q * n))`` in integers (``q`` as the decimal fraction it is written as)."""
-    share = Fraction(str(q))
-    rank = (n * share.numerator + (share.denominator - 1)) // share.denominator
-    return ibis.greatest(rank, 1)
 
 
 def rfm_cut_points(features: ir.Table) -> RfmCutPoints:

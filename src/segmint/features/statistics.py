@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from segmint.features.rfm import RfmCutPoints, nearest_rank_cut_points_of, rfm_cut_point_columns
+from segmint.features.quantiles import nearest_rank_cut_points_of
+from segmint.features.rfm import RfmCutPoints, rfm_cut_point_columns
 
 NET_SALES_PERCENTILES = (0.95, 0.75, 0.5)
 PREDICTED_CLV_PERCENTILES = (0.95, 0.8)
