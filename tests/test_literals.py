@@ -40,3 +40,10 @@ def test_comparisons_with_typed_literals_give_exact_answers():
         bound = Decimal(text)
         count = table.filter(table.m > decimal_literal(bound, MONEY)).count()
         assert ibis.duckdb.connect().execute(count) == sum(c > bound for c in cents), text
+
+
+def test_no_decimal_type_holds_too_many_digits_or_infinity():
+    assert decimal_literal(Decimal("1" + "0" * 40), MONEY) is None
+    assert decimal_literal(Decimal("0." + "0" * 40 + "1"), MONEY) is None
+    assert decimal_literal(Decimal("Infinity"), MONEY) is None
+    assert decimal_literal(Decimal("500.500"), MONEY).type() == MONEY  # trailing zeros

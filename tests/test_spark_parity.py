@@ -4,6 +4,7 @@ rule language."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -55,7 +56,11 @@ def test_duckdb_and_spark_agree(demo_shop: Workspace, spark_session, tmp_path: P
         duck_features, duck_members = snapshot(ws)
         spark = ws.refresh(engine=SparkEngine(ws.store, spark_session))
         spark_features, spark_members = snapshot(ws)
+        refreshes = ws.table("refreshes").to_pyarrow().to_pylist()
+    statistics = {r["refresh_id"]: json.loads(r["store_statistics"]) for r in refreshes}
     assert spark.as_of == duck.as_of and spark.rfm_cut_points == duck.rfm_cut_points
+    assert statistics[spark.refresh_id] == statistics[duck.refresh_id]
+    assert statistics[duck.refresh_id]["net_sales_p95"] > statistics[duck.refresh_id]["avg_aov"]
     assert spark_members == duck_members
     segments = {s for _, s, _ in duck_members}
     assert {"boots_recent", "matches_form", "big_not_vip", "the_rest", "mixed"} <= segments

@@ -23,7 +23,6 @@ import pyarrow as pa
 from segmint.definitions import known_customers
 from segmint.engine import DuckDBEngine, Engine
 from segmint.features import FeatureSet, compute_features, default_as_of
-from segmint.features.statistics import store_statistics
 from segmint.features.tables import Tables
 from segmint.history import record_observation
 from segmint.schema import FEATURES_TABLE
@@ -169,15 +168,14 @@ class Computed:
 def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Computed:
     """Every feature, store statistic and segment membership, on ``engine``."""
     tables = past_population(engine.tables(), as_of).with_staged_lines(engine.stage)
-    features = compute_features(tables, engine.stage, as_of, rfm_grid=config.rfm_grid)
+    features = compute_features(
+        tables, engine.stage, as_of, rfm_grid=config.rfm_grid, with_statistics=True
+    )
     staged = engine.stage("_features_new", features.table)
     features = replace(features, table=staged)
-    statistics = features.statistics
-    if statistics is None:  # computed with given cut points
-        statistics = store_statistics(staged)
-    values = rule_values(config.parameters, statistics)
+    values = rule_values(config.parameters, features.statistics)
     flags, resolved = membership_flags(config.segments, staged, tables, features.as_of, values)
-    return Computed(features, statistics, flags, resolved)
+    return Computed(features, features.statistics, flags, resolved)
 
 
 def past_population(tables: Tables, as_of: date | None) -> Tables:

@@ -68,3 +68,12 @@ def test_several_columns_in_one_call_each_with_its_own_quantiles():
         }
     )
     assert got == {"low": (1, 5), "high": (10, 5), "none": (), "even": (6, 10)}
+
+
+def test_nan_counts_nowhere_and_fine_quantiles_stay_exact():
+    values = ibis.memtable({"v": [float("nan"), 1.0, 2.0, 3.0, 4.0, None]})
+    assert nearest_rank_cut_points(values.v, (0.25, 1.0)) == (1.0, 4.0)
+    assert _counted([values.v], [[0.25, 1.0]]) == [{0.25: 1.0, 1.0: 4.0}]
+    many = ibis.memtable({"v": list(range(1, 10_001))})
+    # 0.2000001 * 10,000 = 2000.001: rank 2001; 0.1234567 * 10,000 = 1234.567: rank 1235
+    assert nearest_rank_cut_points(many.v, (0.2000001, 0.1234567)) == (2001, 1235)

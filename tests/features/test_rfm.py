@@ -138,3 +138,17 @@ def test_cut_points_compare_in_the_columns_own_type_with_the_same_answers(con):
         row = con.to_pyarrow(values.aggregate(**{k: v.all() for k, v in checks.items()}))
         assert all(row.to_pylist()[0].values()), (column, row.to_pylist())
     assert "AS DECIMAL(18, 2)" in ibis.to_sql(values.money > cut_literal(values.money, 9.995))
+
+
+def test_cut_points_fall_back_to_doubles_where_no_exact_literal_exists():
+    from segmint.features.rfm import cut_literal
+
+    table = ibis.table(
+        {"money": "decimal(18, 2)", "loose": "decimal", "share": "float64", "days": "int64"}
+    )
+    assert cut_literal(table.loose, 9.5).type().is_floating()  # scale unknown: no flooring
+    assert cut_literal(table.share, 0.25).type().is_floating()
+    assert cut_literal(table.money, 90071992547410.99).type().is_floating()  # 16 digits
+    for cut in (float("inf"), float("nan"), 1e300):
+        assert cut_literal(table.money, cut).type().is_floating()
+        assert cut_literal(table.days, cut).type().is_floating()

@@ -9,7 +9,7 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from segmint.features.quantiles import nearest_rank_cut_points_of
+from segmint.features.quantiles import _distinct_columns, nearest_rank_cut_points_of
 from segmint.features.rfm import rfm_cut_points
 from segmint.features.statistics import statistics_and_rfm_cut_points, store_statistics
 
@@ -85,3 +85,7 @@ def test_names_given_the_same_column_share_its_counts(con):
         }
     )
     assert got == {"low": (10, 100), "high": (190, 100), "days": (19,)}
+    distinct, slot = _distinct_columns(
+        {"low": (buyers.net_sales, ()), "high": (again.net_sales, ()), "all": (table.net_sales, ())}
+    )
+    assert len(distinct) == 2 and slot == {"low": 0, "high": 0, "all": 1}

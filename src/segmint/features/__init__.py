@@ -7,7 +7,7 @@ in :mod:`segmint.features.catalog` by the module that computes it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import ibis.expr.types as ir
@@ -22,8 +22,8 @@ from segmint.features.predicted import predicted_features
 from segmint.features.price import price_features
 from segmint.features.products import product_features
 from segmint.features.profile import profile_features
-from segmint.features.rfm import RFM_GRID, RfmCutPoints, RfmGrid, with_rfm
-from segmint.features.statistics import statistics_and_rfm_cut_points
+from segmint.features.rfm import RFM_GRID, RfmCutPoints, RfmGrid, rfm_cut_points, with_rfm
+from segmint.features.statistics import statistics_and_rfm_cut_points, store_statistics
 from segmint.features.tables import Tables
 from segmint.features.transactional import order_activity_features, transactional_features
 from segmint.store import Store
@@ -55,12 +55,12 @@ __all__ = [
 @dataclass(frozen=True)
 class FeatureSet:
     """The features of every customer as of a day, the RFM cut points they used, and the
-    store statistics of that population (None when computed with given cut points)."""
+    store statistics of that population when they were asked for."""
 
     table: ir.Table
     as_of: date
     rfm_cuts: RfmCutPoints
-    statistics: dict[str, float] | None = None
+    statistics: dict[str, float] = field(default_factory=dict)  # empty unless asked for
 
 
 def default_as_of(orders: ir.Table) -> date | None:
@@ -84,13 +84,14 @@ def compute_features(
     as_of: date | None = None,
     rfm_cuts: RfmCutPoints | None = None,
     rfm_grid: RfmGrid = RFM_GRID,
+    with_statistics: bool = False,
 ) -> FeatureSet:
     """Every customer with every catalog feature, as of ``as_of`` (default: latest order),
     on whatever backend ``tables`` live in (``stage`` materializes an intermediate table).
 
-    RFM cut points and store statistics are computed from this population unless cut points
-    are given (to rescore with those of an earlier refresh: no statistics then);
-    ``rfm_grid`` maps R and F scores to groups.
+    RFM cut points are computed from this population unless given (to rescore with those of
+    an earlier refresh); ``rfm_grid`` maps R and F scores to groups. ``with_statistics``:
+    the store statistics of this population too, with the cut points (one query).
     """
     as_of = as_of or default_as_of(tables.orders) or date.today()
     tables = tables.with_staged_lines(stage)
@@ -102,5 +103,9 @@ def compute_features(
         extra = stage(f"_features_{module.__name__}", module(tables, as_of))
         base = base.left_join(extra, "customer_id").drop("customer_id_right")
     base = stage("_features_base", base)
-    statistics, cuts = (None, rfm_cuts) if rfm_cuts else statistics_and_rfm_cut_points(base)
+    if with_statistics and rfm_cuts is None:
+        statistics, cuts = statistics_and_rfm_cut_points(base)
+    else:
+        cuts = rfm_cuts or rfm_cut_points(base)
+        statistics = store_statistics(base) if with_statistics else {}
     return FeatureSet(with_rfm(base, cuts, rfm_grid), as_of, cuts, statistics)

@@ -21,7 +21,8 @@ import ibis.expr.types as ir
 #: ``name -> (values, quantiles)``: the cut points wanted of each column.
 Wanted = Mapping[str, tuple[ir.Column, tuple[float, ...]]]
 #: The type quantiles are given to ``quantile_disc`` in: exact decimal fractions.
-QUANTILES = dt.Array(dt.Decimal(18, 6))
+QUANTILE_PLACES = 18
+QUANTILES = dt.Array(dt.Decimal(38, QUANTILE_PLACES))
 
 
 @functools.cache
@@ -36,8 +37,8 @@ def _quantile_disc(dtype: dt.DataType) -> Callable[..., ir.ArrayValue]:
 
 
 def nearest_rank_cut_points(values: ir.Column, quantiles: tuple[float, ...]) -> tuple[float, ...]:
-    """The values at ranks ``ceil(q * n)`` of ``values`` (nulls left out), computed in the
-    engine; ``()`` when there are none."""
+    """The values at ranks ``ceil(q * n)`` of ``values`` (nulls and NaN left out), computed
+    in the engine; ``()`` when there are none."""
     return nearest_rank_cut_points_of({"values": (values, quantiles)})["values"]
 
 
@@ -49,7 +50,8 @@ def nearest_rank_cut_points_of(columns: Wanted) -> dict[str, tuple[float, ...]]:
     for name, (_, quantiles) in columns.items():
         wanted[slot[name]].extend(q for q in quantiles if q not in wanted[slot[name]])
     on_duckdb = ibis.get_backend(distinct[0]).name == "duckdb"
-    by_column = (_selected if on_duckdb else _counted)(distinct, wanted)
+    exact = all(_places(q) <= QUANTILE_PLACES for q in sum(wanted, []))
+    by_column = (_selected if on_duckdb and exact else _counted)(distinct, wanted)
     return {
         name: tuple(by_column[slot[name]][q] for q in quantiles) if by_column[slot[name]] else ()
         for name, (_, quantiles) in columns.items()
@@ -77,7 +79,8 @@ def _selected(columns: list[ir.Column], wanted: list[list[float]]) -> list[dict[
     for k, values in enumerate(columns):
         if values.type().is_null():  # a column of nulls only
             values = values.cast("float64")
-        quantiles = _quantile_disc(values.type())(values, _decimals(wanted[k]))
+        numbers = ~values.isnan() if values.type().is_floating() else None  # as Spark counts
+        quantiles = _quantile_disc(values.type())(values, _decimals(wanted[k]), where=numbers)
         rows.append(values.as_table().aggregate(**{f"c{k}": quantiles}))
     joined = rows[0]
     for row in rows[1:]:
@@ -95,13 +98,18 @@ def _decimals(quantiles: list[float]) -> ir.ArrayValue:
     return ibis.literal([Decimal(str(q)) for q in quantiles], type=QUANTILES)
 
 
+def _places(q: float) -> int:
+    """How many decimals ``q`` is written with (``0.95``: 2)."""
+    return max(0, -int(Decimal(str(q)).normalize().as_tuple().exponent))
+
+
 def _counted(columns: list[ir.Column], wanted: list[list[float]]) -> list[dict[float, float]]:
     """Any engine: each distinct value of a column counted once; the value at rank ``r`` is
     the smallest whose running count reaches ``r`` (one group-by and one sort of the distinct
     values). Values are compared as doubles (exact for integers and for money of up to 15
     digits)."""
     parts = [
-        values.cast("float64").name("v").as_table().filter(ibis._.v.notnull()).mutate(k=k)
+        values.cast("float64").name("v").as_table().filter(_a_number(ibis._.v)).mutate(k=k)
         for k, values in enumerate(columns)
     ]
     stacked = ibis.union(*parts) if len(parts) > 1 else parts[0]
@@ -122,6 +130,11 @@ def _counted(columns: list[ir.Column], wanted: list[list[float]]) -> list[dict[f
         {q: float(row[f"q{k}_{i}"]) for i, q in enumerate(quantiles)} if row[f"n{k}"] else {}
         for k, quantiles in enumerate(wanted)
     ]
+
+
+def _a_number(v: ir.FloatingValue) -> ir.BooleanValue:
+    """Neither null nor NaN: the values a cut point is taken among."""
+    return v.notnull() & ~v.isnan()
 
 
 def nearest_rank(n: ir.IntegerValue, q: float) -> ir.IntegerValue:

@@ -32,11 +32,13 @@ import ibis.expr.types as ir
 from segmint.features.catalog import feature
 from segmint.features.quantiles import nearest_rank_cut_points_of
 from segmint.features.transactional import DAYS_SINCE_LAST_ORDER, NET_SALES, NUMBER_OF_ORDERS
-from segmint.literals import decimal_literal
+from segmint.literals import EXACT, MAX_DIGITS, decimal_literal
 
 GROUP = "RFM"
 QUINTILES = (0.2, 0.4, 0.6, 0.8)
 QUARTILES = (0.25, 0.5, 0.75)
+#: Significant digits a double holds exactly (money of up to 15 digits compares exactly).
+FLOAT_DIGITS = 15
 
 RECENCY_SCORE = feature(
     "r_score", "integer", GROUP, "Recency score 1-5 (5: most recent), from stored cut points."
@@ -117,16 +119,23 @@ def _ladder(
 def cut_literal(value: ir.NumericValue, cut: float) -> ir.NumericScalar:
     """``cut`` as a literal of ``value``'s kind, rounded down to its precision, so that
     ``value > literal`` is ``value > cut`` without converting the column row by row: an
-    integer is above 4.5 when it is above 4, an amount in cents above 9.995 when above 9.99
-    (``cut`` is read as the shortest decimal that is that float: 2722.54, not its binary
-    expansion)."""
+    integer is above 4.5 when it is above 4, an amount in cents above 9.995 when above 9.99.
+    ``cut`` is read as the shortest decimal that is that float (2722.54, not its binary
+    expansion), which is exact up to 15 significant digits; beyond, and for any other
+    column, the comparison is made in doubles."""
     dtype = value.type()
-    if dtype.is_integer() and abs(cut) < 2**62:
+    finite = math.isfinite(cut)
+    if dtype.is_integer() and finite and abs(cut) < 2**62:
         return ibis.literal(math.floor(cut), type="int64")
-    if dtype.is_decimal():
-        unit = Decimal(1).scaleb(-(dtype.scale or 0))
-        exact = Decimal(repr(float(cut))).quantize(unit, rounding=ROUND_FLOOR)
-        return decimal_literal(exact, dtype)
+    if dtype.is_decimal() and dtype.scale is not None and finite:
+        shortest = Decimal(repr(float(cut)))
+        digits = len(shortest.as_tuple().digits)
+        if digits <= FLOAT_DIGITS and shortest.adjusted() < MAX_DIGITS:
+            unit = Decimal(1).scaleb(-dtype.scale)
+            floored = shortest.quantize(unit, rounding=ROUND_FLOOR, context=EXACT)
+            literal = decimal_literal(floored, dtype)
+            if literal is not None:
+                return literal
     return ibis.literal(float(cut), type="float64")
 
 

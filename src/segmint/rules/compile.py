@@ -170,7 +170,8 @@ class _Compiler:
     def literal(self, value: A.Literal_, column: ir.Value) -> ir.Value:
         py = python_value(value, self.as_of)
         if isinstance(value, A.Number) and column.type().is_decimal():
-            return decimal_literal(Decimal(value.value), column.type())
+            typed = decimal_literal(Decimal(value.value), column.type())
+            return typed if typed is not None else ibis.literal(Decimal(value.value))
         if isinstance(value, A.DateLiteral | A.RelativeDate | A.Today):
             return ibis.literal(py, type="date")
         if isinstance(value, A.String):
