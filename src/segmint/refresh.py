@@ -113,7 +113,7 @@ def refresh(
                     "as_of": [as_of],
                     "customers": [customers],
                     "rfm_cut_points": [json.dumps(cuts)],
-                    "store_statistics": [json.dumps(computed.statistics)],
+                    "store_statistics": [json.dumps(computed.features.statistics)],
                     "configuration": [json.dumps(config.recorded(), sort_keys=True)],
                     "started_at": [started],
                     "finished_at": [utcnow()],
@@ -157,10 +157,10 @@ def live_as_of(store: Store) -> date | None:
 
 @dataclass(frozen=True)
 class Computed:
-    """Features and memberships as expressions of the engine that computed them."""
+    """Features (with the store statistics they were computed with) and memberships as
+    expressions of the engine that computed them."""
 
     features: FeatureSet
-    statistics: dict[str, float]
     flags: ir.Table  # customer_id and one boolean per segment (see membership_flags)
     resolved: Resolved
 
@@ -175,7 +175,7 @@ def compute(engine: Engine, as_of: date | None, config: SegmentConfig) -> Comput
     features = replace(features, table=staged)
     values = rule_values(config.parameters, features.statistics)
     flags, resolved = membership_flags(config.segments, staged, tables, features.as_of, values)
-    return Computed(features, features.statistics, flags, resolved)
+    return Computed(features, flags, resolved)
 
 
 def past_population(tables: Tables, as_of: date | None) -> Tables:

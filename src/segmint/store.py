@@ -56,20 +56,32 @@ def add_columns(version: int) -> Any:
 def date_refunds_at_their_orders(store: Store) -> None:
     """Schema 3: each refund of an order gains its order's day (``order_date``)."""
     add_columns(3)(store)
-    refunds, orders = sge.to_table("refunds"), sge.to_table("orders")
-    update = sge.Update(
-        this=refunds,
+    store.con.raw_sql(
+        update_from("refunds", "orders", ("order_id", "order_id"), {"order_date": "placed_date"})
+    )
+
+
+def update_from(target: str, source: str, on: tuple[str, str], values: dict[str, str]) -> str:
+    """``UPDATE target SET column = s.value, ... FROM source AS s WHERE target.key = s.key``
+    (``on``: the target's key and the source's; ``values``: target column -> source column),
+    built with sqlglot from fixed identifiers: values travel in tables, never as SQL text."""
+    statement = sge.Update(
+        this=sge.to_table(target),
         expressions=[
-            sge.EQ(this=sge.column("order_date"), expression=sge.column("placed_date", "orders"))
+            sge.EQ(
+                this=sge.column(column, quoted=True),
+                expression=sge.column(value, table="s", quoted=True),
+            )
+            for column, value in values.items()
         ],
-        from_=sge.From(this=orders),
+        from_=sge.From(this=sge.to_table(source).as_("s")),
         where=sge.Where(
-            this=sge.EQ(
-                this=sge.column("order_id", "refunds"), expression=sge.column("order_id", "orders")
+            this=sge.column(on[0], table=target, quoted=True).eq(
+                sge.column(on[1], table="s", quoted=True)
             )
         ),
     )
-    store.con.raw_sql(update.sql("duckdb"))
+    return statement.sql("duckdb")
 
 
 #: Upgrades from version N to N + 1, applied in order when an older workspace is opened.
@@ -422,17 +434,8 @@ class Store:
         column = "surviving_id" if table == "merges" else "customer_id"
         if table not in TABLES or column not in TABLES[table]:
             raise ValueError(f"not a workspace table column: {table}.{column}")
-        statement = sge.Update(
-            this=sge.to_table(table),
-            expressions=[
-                sge.EQ(this=sge.column(column), expression=sge.column("surviving_id", table="m"))
-            ],
-            from_=sge.From(this=sge.to_table(mapping_table).as_("m")),
-            where=sge.Where(
-                this=sge.column(column, table=table).eq(sge.column("merged_id", table="m"))
-            ),
-        )
-        self.con.raw_sql(statement.sql("duckdb"))
+        update = update_from(table, mapping_table, (column, "merged_id"), {column: "surviving_id"})
+        self.con.raw_sql(update)
 
     def delete_event_orders(self, keys_table: str) -> None:
         """Delete orders first known from a Placed Order event, now imported from the store."""

@@ -23,7 +23,7 @@ from segmint.features.price import price_features
 from segmint.features.products import product_features
 from segmint.features.profile import profile_features
 from segmint.features.rfm import RFM_GRID, RfmCutPoints, RfmGrid, rfm_cut_points, with_rfm
-from segmint.features.statistics import statistics_and_rfm_cut_points, store_statistics
+from segmint.features.statistics import statistics_and_rfm_cut_points
 from segmint.features.tables import Tables
 from segmint.features.transactional import order_activity_features, transactional_features
 from segmint.store import Store
@@ -103,9 +103,6 @@ def compute_features(
         extra = stage(f"_features_{module.__name__}", module(tables, as_of))
         base = base.left_join(extra, "customer_id").drop("customer_id_right")
     base = stage("_features_base", base)
-    if with_statistics and rfm_cuts is None:
-        statistics, cuts = statistics_and_rfm_cut_points(base)
-    else:
-        cuts = rfm_cuts or rfm_cut_points(base)
-        statistics = store_statistics(base) if with_statistics else {}
+    statistics, found = statistics_and_rfm_cut_points(base) if with_statistics else ({}, None)
+    cuts = rfm_cuts or found or rfm_cut_points(base)
     return FeatureSet(with_rfm(base, cuts, rfm_grid), as_of, cuts, statistics)

@@ -2,9 +2,8 @@
 rules compare customers with (``value_high_aov_one_time`` reads the average AOV, spend tiers
 the net-sales percentiles, predicted segments the predicted-CLV percentiles).
 
-A refresh computes them with the RFM cut points in one query
-(:func:`statistics_and_rfm_cut_points`): both read the buyers' net sales, whose distinct
-values are then counted once.
+A refresh computes them with the RFM cut points (:func:`statistics_and_rfm_cut_points`):
+both read the buyers' net sales, whose cut points then come from one selection.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ def store_statistics(features: ir.Table) -> dict[str, float]:
 
 def statistics_and_rfm_cut_points(features: ir.Table) -> tuple[dict[str, float], RfmCutPoints]:
     """:func:`store_statistics` and :func:`~segmint.features.rfm.rfm_cut_points` of
-    ``features``, with one query for every cut point and percentile."""
+    ``features``: one query for the averages, one for every cut point and percentile."""
     statistics, cuts = _statistics(features, rfm_cut_point_columns(features))
     return statistics, RfmCutPoints(**cuts)
 

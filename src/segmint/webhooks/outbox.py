@@ -24,11 +24,10 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import sqlglot.expressions as sge
 
 from segmint.errors import ConfigError
 from segmint.schema import TABLES
-from segmint.store import Store
+from segmint.store import Store, update_from
 
 CHANGES = ("enter", "exit")
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -498,32 +497,11 @@ def update_rows(
     if unknown or key not in names:
         raise ValueError(f"not columns of {table} (with key {key}): {unknown}")
     source = f"_update_{table}"
+    update = update_from(table, source, (key, key), {n: n for n in names if n != key})
     if isinstance(rows, pa.Table):
         with store.arrow(source, rows):
-            store.con.raw_sql(_update_statement(table, source, key, names))
+            store.con.raw_sql(update)
         return
     store.stage(source, rows)
-    store.con.raw_sql(_update_statement(table, source, key, names))
+    store.con.raw_sql(update)
     store.con.drop_table(source, force=True)
-
-
-def _update_statement(table: str, source: str, key: str, names: list[str]) -> str:
-    assignments = [
-        sge.EQ(
-            this=sge.column(name, quoted=True),
-            expression=sge.column(name, table="u", quoted=True),
-        )
-        for name in names
-        if name != key
-    ]
-    statement = sge.Update(
-        this=sge.to_table(table),
-        expressions=assignments,
-        from_=sge.From(this=sge.to_table(source).as_("u")),
-        where=sge.Where(
-            this=sge.column(key, table=table, quoted=True).eq(
-                sge.column(key, table="u", quoted=True)
-            )
-        ),
-    )
-    return statement.sql("duckdb")
